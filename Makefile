@@ -1,0 +1,46 @@
+# The few verbs a newcomer needs. Everything runs inside .venv, which `make install` creates.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# TFRS needs Keras 2: set before TensorFlow is first imported, in every process (papermill kernels too).
+export TF_USE_LEGACY_KERAS := 1
+export MPLBACKEND := Agg
+
+.PHONY: install test demo bench readme wheel clean help
+help:
+	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
+	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
+	@echo "make demo     load ml-latest-small and print its summary (RECSYS_DATA_DIR=DIR to use local files)"
+	@echo "make bench    run the benchmarks in bench/ (writes bench/results/*.json)"
+	@echo "make readme   regenerate README.md from nbs/index.ipynb"
+	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl"
+	@echo "make clean    remove build outputs and caches (keeps .venv)"
+
+install: $(VENV)/.installed
+$(VENV)/.installed: settings.ini setup.py pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+test: install
+	$(BIN)/nbdev_export
+	@git diff --quiet -- recsysmodel 2>/dev/null || { echo "recsysmodel/ differs from what nbs/ export: run nbdev_export and commit"; git diff --stat -- recsysmodel; exit 1; }
+	$(BIN)/nbdev_test --n_workers 2
+	$(BIN)/python -m pytest -q
+
+demo: install
+	$(BIN)/recsys data --dataset ml-latest-small
+
+bench: install
+	$(BIN)/python bench/data.py
+
+readme: install
+	$(BIN)/python tools/readme.py
+
+wheel: install
+	$(BIN)/python -m build --wheel --outdir dist .
+
+clean:
+	rm -rf build dist *.egg-info _docs _proc .pytest_cache bench/.cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -prune -exec rm -rf {} +
