@@ -3,12 +3,12 @@
 # %% auto #0
 __all__ = ['cmd_data', 'build_parser', 'main']
 
-# %% ../nbs/09_cli.ipynb #7dd00512
+# %% ../nbs/09_cli.ipynb #7ce9e850
 import argparse, json, sys
 from . import __version__
 from .data import DATASETS, DataError, DownloadError, load_movielens, summarize, format_summary
 
-# %% ../nbs/09_cli.ipynb #46fad443
+# %% ../nbs/09_cli.ipynb #9479c749
 def cmd_data(args) -> int:
     "Load a MovieLens dataset and print its summary."
     ds = load_movielens(args.dataset, args.data_dir, download=not args.no_download, progress=not args.quiet)
@@ -16,7 +16,7 @@ def cmd_data(args) -> int:
     print(json.dumps(s, indent=2) if args.json else format_summary(s))
     return 0
 
-# %% ../nbs/09_cli.ipynb #e8e1d8da
+# %% ../nbs/09_cli.ipynb #63b56f37
 _EPILOG = """examples:
   recsys data                                   # ml-latest-small, downloaded to the user cache if absent
   recsys data --dataset ml-1m --data-dir ~/data # use ~/data/ml-1m/ or ~/data/ml-1m.zip

@@ -1,0 +1,46 @@
+"""The installed `recsys` console script, end to end, in a subprocess."""
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from recsysmodel.data import write_movielens
+
+RECSYS = Path(sys.executable).parent/'recsys'
+
+def recsys(*args, env=None):
+    e = {**os.environ, **(env or {})}
+    return subprocess.run([str(RECSYS), *map(str, args)], capture_output=True, text=True, env=e, timeout=120)
+
+def test_help_lists_commands_and_environment():
+    r = recsys('--help')
+    assert r.returncode == 0
+    assert 'data' in r.stdout and 'RECSYS_DATA_DIR' in r.stdout and 'RECSYS_CACHE_DIR' in r.stdout
+    d = recsys('data', '--help')
+    assert d.returncode == 0
+    for word in ('--dataset', '--data-dir', '--no-download', '--json', 'ml-latest-small, ml-100k, ml-1m, ml-20m, ml-25m, ml-32m'):
+        assert word in ' '.join(d.stdout.split()), word  # argparse wraps long help lines
+
+def test_data_summary(tmp_path, small, isolated_env):
+    write_movielens(small, tmp_path, 'ml-1m')
+    r = recsys('data', '--dataset', 'ml-1m', '--data-dir', tmp_path, '--no-download', env={'RECSYS_CACHE_DIR': str(isolated_env)})
+    assert r.returncode == 0, r.stderr
+    n_items_rated = small.ratings.item_id.nunique()
+    assert r.stdout.splitlines()[0] == (f"ml-1m: {len(small.ratings):,} ratings by {small.n_users:,} users of "
+                                        f"{n_items_rated:,} items ({len(small.items):,} in the catalogue)")
+    hist = small.ratings.rating.value_counts()
+    for stars in range(1, 6):  # one histogram row per rating value with its count
+        assert any(l.split()[:2] == [str(stars), f"{hist.get(stars, 0):,}"] for l in r.stdout.splitlines()), stars
+    j = recsys('data', '--dataset', 'ml-1m', '--json', env={'RECSYS_DATA_DIR': str(tmp_path), 'RECSYS_CACHE_DIR': str(isolated_env)})
+    s = json.loads(j.stdout)
+    assert (s['ratings'], s['users'], s['items']) == (len(small.ratings), small.n_users, len(small.items))
+
+def test_errors_are_one_line_with_status(tmp_path, small):
+    r = recsys('data', '--dataset', 'ml-100k', '--data-dir', tmp_path, '--no-download')
+    assert r.returncode == 1 and r.stderr.startswith('recsys data: error: ml-100k: found neither') and 'Traceback' not in r.stderr
+    write_movielens(small, tmp_path, 'ml-100k')
+    p = tmp_path/'ml-100k'/'u.data'; lines = p.read_text().splitlines(); lines[4] = '1\t2\t9\t3'
+    p.write_text('\n'.join(lines) + '\n')
+    r = recsys('data', '--dataset', 'ml-100k', '--data-dir', tmp_path)
+    assert r.returncode == 1 and "u.data, line 5, field 'rating': rating 9 is outside the scale" in r.stderr
+    assert 'Traceback' not in r.stderr
+    r = recsys('data', '--dataset', 'ml-7m')
+    assert r.returncode == 2 and 'invalid choice' in r.stderr
