@@ -17,7 +17,7 @@ help:
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
-$(VENV)/.installed: settings.ini setup.py pyproject.toml
+$(VENV)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
