@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 # %% auto #0
 __all__ = ['GROUPLENS_URL', 'LAYOUTS', 'DATASETS', 'RATING_DTYPES', 'ML100K_GENRES', 'CACHE_VERSION', 'GENRES', 'SPLITS',
            'DataError', 'ChecksumError', 'DownloadError', 'UnknownIdError', 'DatasetSpec', 'dataset_spec', 'MovieLens',
-           'parse_year', 'sha256_file', 'RawSource', 'first_bad_line', 'read_table', 'validate_ratings',
-           'parse_ratings', 'parse_items', 'default_data_dir', 'default_cache_dir', 'read_movielens', 'fetch_zip',
-           'download_movielens', 'find_source', 'load_movielens', 'synthetic_movielens', 'write_movielens',
-           'IdEncoding', 'atomic_write', 'Split', 'seed_split', 'tfrs_split', 'rating_90_10', 'leave_last_out',
-           'split_ratings', 'summarize', 'format_summary', 'plot_ratings']
+           'parse_year', 'sha256_file', 'atomic_write', 'RawSource', 'first_bad_line', 'read_table', 'validate_ratings',
+           'parse_ratings', 'parse_items', 'default_data_dir', 'default_cache_dir', 'file_checksum', 'read_movielens',
+           'fetch_zip', 'download_movielens', 'find_source', 'load_movielens', 'synthetic_movielens', 'write_movielens',
+           'IdEncoding', 'Split', 'seed_split', 'tfrs_split', 'rating_90_10', 'leave_last_out', 'split_ratings',
+           'summarize', 'format_summary', 'plot_ratings']
 
 # %% ../nbs/00_data.ipynb #37519b97
 class DataError(ValueError):
@@ -98,13 +98,23 @@ def parse_year(titles) -> pd.Series:
     years = titles.astype(str).str.extract(_YEAR, expand=False)
     return pd.to_numeric(years, errors='coerce').astype('Int32')
 
-# %% ../nbs/00_data.ipynb #408f420b
+# %% ../nbs/00_data.ipynb #f055dc81
 def sha256_file(path, chunk:int=1<<22) -> str:
     "The sha256 hex digest of a file, read in chunks."
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
+
+def atomic_write(path, data:str|bytes):
+    "Write `data` to `path` through a temporary file and a rename: readers see the old file or the new, never half."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
 
 class RawSource:
     "A dataset's raw files: an extracted folder or a GroupLens zip (read in place)."
@@ -134,11 +144,12 @@ class RawSource:
         with self.open(member) as f:
             try: return f.read()
             except (zipfile.BadZipFile, zlib.error, EOFError) as e: raise DataError(f"corrupt zip member ({e})", self.label(member)) from None
-    def checksums(self, members) -> dict:
-        "sha256 of each raw file read (for a zip: of the zip itself)."
+    def checksums(self, members, memo:bool=True) -> dict:
+        "sha256 of each raw file read (for a zip: of the zip itself); `memo` remembers them across loads."
         for m in members: self._check(m)
-        if self.is_zip: return {f"{self.name}.zip": sha256_file(self.path)}
-        return {m: sha256_file(self.path/m) for m in members}
+        h = file_checksum if memo else sha256_file
+        if self.is_zip: return {f"{self.name}.zip": h(self.path)}
+        return {m: h(self.path/m) for m in members}
 
 # %% ../nbs/00_data.ipynb #70159ead
 _INT32 = (-2**31, 2**31-1)
@@ -309,7 +320,7 @@ def parse_items(src:RawSource, spec:DatasetSpec) -> pd.DataFrame:
         items['year'] = items.year.fillna(pd.Series(years, index=items.index, dtype='Int32'))
     return items
 
-# %% ../nbs/00_data.ipynb #866b2ecc
+# %% ../nbs/00_data.ipynb #82358334
 CACHE_VERSION = 1  # bump when parsing changes, to invalidate old cache entries
 
 def default_data_dir() -> Path:
@@ -324,13 +335,26 @@ def default_cache_dir() -> Path:
     import platformdirs
     return Path(platformdirs.user_cache_dir('recsysmodel')) / 'parsed'
 
+def file_checksum(path) -> str:
+    "`sha256_file`, remembered in the cache folder by (path, size, mtime, inode): an unchanged file is hashed once."
+    path = Path(path).resolve(); st = path.stat()
+    memo = default_cache_dir()/'sha256'/hashlib.sha1(f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}".encode()).hexdigest()
+    try:
+        known = memo.read_text().strip()
+        if re.fullmatch(r"[0-9a-f]{64}", known): return known
+    except OSError: pass
+    digest = sha256_file(path)
+    try: atomic_write(memo, digest)
+    except OSError: pass  # an unwritable cache only costs speed
+    return digest
+
 def _cache_key(spec:DatasetSpec, checksums:dict) -> str:
     blob = json.dumps([CACHE_VERSION, spec.name, spec.layout, sorted(checksums.items())]).encode()
     return hashlib.sha256(blob).hexdigest()[:24]
 
 def _read_cache(folder:Path):
     try:
-        ratings = pq.read_table(folder/'ratings.parquet').to_pandas(split_blocks=True, self_destruct=True)
+        ratings = pq.read_table(folder/'ratings.parquet', memory_map=True).to_pandas(split_blocks=True, self_destruct=True)
         items = pq.read_table(folder/'items.parquet').to_pandas()
     except (OSError, pa.ArrowException): return None
     items['genres'] = pd.Series([list(g) for g in items.genres], index=items.index, dtype=object)
@@ -353,10 +377,10 @@ def _write_cache(folder:Path, ratings, items):
         if not folder.exists(): warnings.warn(f"parsed-data cache not written ({e})")
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
-# %% ../nbs/00_data.ipynb #7aacd713
+# %% ../nbs/00_data.ipynb #6001b3b1
 def read_movielens(spec:DatasetSpec, src:RawSource, cache:bool=True) -> MovieLens:
     "Load `spec`'s data from the raw source `src`, through the parsed-data cache."
-    checksums = src.checksums(spec.files)
+    checksums = src.checksums(spec.files, memo=cache)
     folder = default_cache_dir() / f"{spec.name}-{_cache_key(spec, checksums)}"
     hit = _read_cache(folder) if cache and folder.is_dir() else None
     if hit is not None: return MovieLens(*hit, name=spec.name, checksums=checksums)
@@ -603,7 +627,7 @@ def write_movielens(ds:MovieLens, data_dir, name:str="ml-latest-small", zip:bool
         os.replace(tmp, folder.parent/f"{name}.zip")
     return folder
 
-# %% ../nbs/00_data.ipynb #da541de6
+# %% ../nbs/00_data.ipynb #a58cf326
 def _dense(known:np.ndarray) -> bool:
     "Are the ids small enough for a direct lookup table (MovieLens's are: at most a few hundred thousand)?"
     return len(known) > 0 and 0 <= known[0] and known[-1] <= 4 * len(known) + 1_000_000
@@ -663,16 +687,6 @@ class IdEncoding:
         except (OSError, json.JSONDecodeError) as e: raise DataError(f"cannot read id encoding ({e})", path) from None
         if d.get('format') != 'recsysmodel.IdEncoding/1': raise DataError("not an id encoding file", path)
         return cls(np.asarray(d['user_ids'], np.int32), np.asarray(d['item_ids'], np.int32))
-
-def atomic_write(path, data:str|bytes):
-    "Write `data` to `path` through a temporary file and a rename: readers see the old file or the new, never half."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
 
 # %% ../nbs/00_data.ipynb #d695af54
 class Split(NamedTuple):
