@@ -627,7 +627,7 @@ def write_movielens(ds:MovieLens, data_dir, name:str="ml-latest-small", zip:bool
         os.replace(tmp, folder.parent/f"{name}.zip")
     return folder
 
-# %% ../nbs/00_data.ipynb #a58cf326
+# %% ../nbs/00_data.ipynb #41fe7c73
 def _dense(known:np.ndarray) -> bool:
     "Are the ids small enough for a direct lookup table (MovieLens's are: at most a few hundred thousand)?"
     return len(known) > 0 and 0 <= known[0] and known[-1] <= 4 * len(known) + 1_000_000
@@ -635,16 +635,15 @@ def _dense(known:np.ndarray) -> bool:
 def _lookup(known:np.ndarray, raw, kind:str) -> np.ndarray:
     raw = np.asarray(raw)
     if raw.size == 0: return np.zeros(raw.shape, np.int32)
-    if _dense(known):  # one gather instead of a binary search per id
+    if _dense(known) and raw.min() >= 0 and raw.max() <= known[-1]:  # one gather instead of a binary search per id
         table = np.full(int(known[-1]) + 1, -1, np.int32); table[known] = np.arange(len(known), dtype=np.int32)
-        inside = (raw >= 0) & (raw <= known[-1])
-        pos = np.where(inside, table[np.where(inside, raw, 0)], -1)
+        pos = table[raw]
         bad = pos < 0
     else:
         pos = np.searchsorted(known, raw).clip(0, len(known) - 1)
         bad = known[pos] != raw
     if bad.any(): raise UnknownIdError(f"unknown {kind} id {raw[bad].flat[0]} ({int(bad.sum())} unknown of {raw.size})")
-    return pos.astype(np.int32)
+    return pos.astype(np.int32, copy=False)
 
 def _unique_ids(ids:np.ndarray) -> np.ndarray:
     "Sorted unique non-negative ids; a counting pass when they are small, a sort otherwise."

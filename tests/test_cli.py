@@ -44,3 +44,26 @@ def test_errors_are_one_line_with_status(tmp_path, small):
     assert 'Traceback' not in r.stderr
     r = recsys('data', '--dataset', 'ml-7m')
     assert r.returncode == 2 and 'invalid choice' in r.stderr
+
+def test_evaluate_writes_the_metrics_table_and_report(tmp_path):
+    from recsysmodel.data import synthetic_movielens
+    write_movielens(synthetic_movielens(80, 150, 3_000, seed=4), tmp_path, 'ml-latest-small')
+    out, rep = tmp_path/'m.json', tmp_path/'report'
+    r = recsys('evaluate', '--data-dir', tmp_path, '--protocol', 'seed', '--json', out, '--report', rep, '--quiet')
+    assert r.returncode == 0, r.stderr
+    table = json.loads(out.read_text())
+    assert set(table) == {'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'}
+    for k in (1, 5, 10, 50, 100):
+        assert {f'top_{k}_accuracy', f'hr@{k}', f'recall@{k}', f'ndcg@{k}', f'coverage@{k}'} <= set(table['ease'])
+    assert set(table['bias']) == {'rmse', 'mae'} and table['bias']['rmse'] < table['global_mean']['rmse']
+    assert all(0 <= v <= 1 for m in ('most_popular', 'ease') for v in table[m].values())
+    row = next(l for l in r.stdout.splitlines() if l.startswith('| ease |'))
+    assert f"{table['ease']['hr@10']:.4f}" in row  # the printed table is the written one
+    assert json.loads((rep/'metrics.json').read_text()) == table
+    assert (rep/'popularity_bias.png').stat().st_size > 5_000 and 'ease' in (rep/'report.md').read_text()
+
+def test_evaluate_rejects_unknown_models_and_protocols(tmp_path, small):
+    write_movielens(small, tmp_path, 'ml-1m')
+    r = recsys('evaluate', '--dataset', 'ml-1m', '--data-dir', tmp_path, '--models', 'svd,ease')
+    assert r.returncode == 1 and 'unknown model(s) svd' in r.stderr
+    assert recsys('evaluate', '--protocol', 'random').returncode == 2
