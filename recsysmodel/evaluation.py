@@ -16,8 +16,9 @@ from .data import MovieLens, IdEncoding, split_ratings, atomic_write
 # %% auto #0
 __all__ = ['BASELINES', 'PROTOCOLS', 'TopNModel', 'RatingModel', 'sort_keys', 'target_ranks', 'ranking_metrics',
            'accuracy_metrics', 'rating_metrics', 'interactions', 'TopNResult', 'evaluate_topn', 'MostPopular',
-           'ItemCooccurrence', 'EASE', 'GlobalMean', 'Bias', 'ModelSpec', 'Report', 'evaluate', 'format_table',
-           'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
+           'ItemCooccurrence', 'EASE', 'GlobalMean', 'Bias', 'ModelSpec', 'Report', 'ProtocolData', 'prepare',
+           'score_model', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k', 'popularity_curve',
+           'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/05_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -196,7 +197,7 @@ class Bias:
         return np.clip(self.mu + self.bu[users] + self.bi[items], self.lo, self.hi).astype(np.float32)
     def score(self, users): return (self.mu + self.bu[users][:, None] + self.bi[None, :]).astype(np.float32)
 
-# %% ../nbs/05_evaluation.ipynb #5b936d6a
+# %% ../nbs/05_evaluation.ipynb #143d30d8
 @dataclass
 class ModelSpec:
     "How the harness builds a model: a factory, the parameter grid to tune on validation, and its kind."
@@ -230,10 +231,50 @@ class Report:
     rec_counts:dict = field(default_factory=dict, repr=False)  # {model: times each item was in a top 10}
     item_pop:np.ndarray = field(default=None, repr=False)       # training interactions per item
 
-def _score_valid(model, spec, fit_part, valid, n_items, n_users):
+@dataclass
+class ProtocolData:
+    "One protocol's split of a dataset, encoded: tune on (fit_part, valid), fit on train, test on test."
+    dataset:str
+    protocol:str
+    enc:IdEncoding
+    fit_part:pd.DataFrame  # what tuning fits on
+    valid:pd.DataFrame     # what tuning is scored on
+    train:pd.DataFrame     # the final fit: fit_part and valid together
+    test:pd.DataFrame
+    @property
+    def n_users(self): return self.enc.n_users
+    @property
+    def n_items(self): return self.enc.n_items
+    @property
+    def seen(self) -> sp.csr_matrix:
+        "The training interactions, excluded from the test ranking."
+        if not hasattr(self, '_seen'): self._seen = interactions(self.train, self.n_users, self.n_items)
+        return self._seen
+
+def prepare(ds:MovieLens, protocol:str='seed', sample_frac:float=1.0, seed:int=42) -> ProtocolData:
+    "Encode `ds` and split it by `protocol`; protocols without a validation part hold out 10 % of train for tuning."
+    if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
+    enc = IdEncoding.fit(ds)
+    kw = {'seed': dict(frac=sample_frac, seed=seed), 'tfrs': dict(seed=seed), 'rating-90-10': dict(seed=seed)}.get(protocol, {})
+    train, valid, test = split_ratings(enc.encode(ds.ratings), protocol, **kw)
+    if len(valid): fit_part, train = train, pd.concat([train, valid])
+    else:
+        valid = train.sample(frac=0.1, random_state=seed)
+        fit_part = train.drop(valid.index)
+    return ProtocolData(ds.name, protocol, enc, fit_part, valid, train, test)
+
+def score_model(model, data:ProtocolData, kind:str='topn', ks=(1, 5, 10, 50, 100), progress:bool=False) -> TopNResult:
+    "The protocol's metrics for `model`, already fitted on `data.train` (`kind` 'topn' or 'rating')."
+    t = data.test
+    if kind == 'rating':
+        return TopNResult(rating_metrics(t.rating, model.predict(t.user_idx.to_numpy(), t.item_idx.to_numpy())), None)
+    return evaluate_topn(model, t, data.seen, ks, accuracy=PROTOCOLS[data.protocol]['accuracy'], progress=progress)
+
+def _validation_score(model, spec, data):
+    v = data.valid
     if spec.kind == 'rating':
-        return -rating_metrics(valid.rating, model.predict(valid.user_idx.to_numpy(), valid.item_idx.to_numpy()))['rmse']
-    return evaluate_topn(model, valid, interactions(fit_part, n_users, n_items), ks=(10,), accuracy=False).metrics['hr@10']
+        return -rating_metrics(v.rating, model.predict(v.user_idx.to_numpy(), v.item_idx.to_numpy()))['rmse']
+    return evaluate_topn(model, v, interactions(data.fit_part, data.n_users, data.n_items), ks=(10,), accuracy=False).metrics['hr@10']
 
 def evaluate(ds:MovieLens, protocol:str='seed', # the dataset and one of `PROTOCOLS`
              models:dict|None=None, # {name: ModelSpec}; default: the baselines that fit the protocol
@@ -241,37 +282,31 @@ def evaluate(ds:MovieLens, protocol:str='seed', # the dataset and one of `PROTOC
              sample_frac:float=1.0, # seed protocol: share of the ratings used
              seed:int=42, # seed of the random splits
              progress:bool=True) -> Report:
-    "Run `protocol` on `ds` for each model (tuned on validation, refitted) and return the metrics table."
+    "Run `protocol` on `ds` for each model (tuned on validation, refitted on train) and return the metrics table."
     from tqdm.auto import tqdm
-    if protocol not in PROTOCOLS: raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
+    data = prepare(ds, protocol, sample_frac, seed)
     what = PROTOCOLS[protocol]
     models = models if models is not None else {n: s for n, s in BASELINES.items() if what[s.kind]}
-    enc = IdEncoding.fit(ds); nu, ni = enc.n_users, enc.n_items
-    r = enc.encode(ds.ratings)
-    kw = {'seed': dict(frac=sample_frac, seed=seed), 'tfrs': dict(seed=seed), 'rating-90-10': dict(seed=seed)}.get(protocol, {})
-    train, valid, test = split_ratings(r, protocol, **kw)
-    if len(valid): fit_part, full = train, pd.concat([train, valid])
-    else:
-        held = train.sample(frac=0.1, random_state=seed)
-        fit_part, valid, full = train.drop(held.index), held, train
-    seen = interactions(full, nu, ni)
+    nu, ni = data.n_users, data.n_items
     metrics, params, timings, recs = {}, {}, {}, {}
     for name, spec in tqdm(models.items(), desc=f"{protocol}: models", disable=not progress):
         if not what[spec.kind]: continue
         t0 = time.perf_counter()
         best = spec.grid[0]
         if len(spec.grid) > 1:
-            scores = [_score_valid(spec.factory(**p).fit(fit_part, nu, ni), spec, fit_part, valid, ni, nu) for p in spec.grid]
+            scores = [_validation_score(spec.factory(**p).fit(data.fit_part, nu, ni), spec, data) for p in spec.grid]
             best = spec.grid[int(np.argmax(scores))]
-        model = spec.factory(**best).fit(full, nu, ni)
-        if spec.kind == 'rating':
-            metrics[name] = rating_metrics(test.rating, model.predict(test.user_idx.to_numpy(), test.item_idx.to_numpy()))
-        else:
-            res = evaluate_topn(model, test, seen, ks, accuracy=what['accuracy'], progress=progress)
-            metrics[name], recs[name] = res.metrics, res.rec_counts
+        res = score_model(spec.factory(**best).fit(data.train, nu, ni), data, spec.kind, ks, progress)
+        metrics[name] = res.metrics
+        if res.rec_counts is not None: recs[name] = res.rec_counts
         params[name], timings[name] = best, round(time.perf_counter() - t0, 3)
-    return Report(ds.name, protocol, metrics, params, timings, {'train': len(full), 'valid': len(valid), 'test': len(test)},
-                  recs, np.bincount(full.item_idx.to_numpy(), minlength=ni))
+    return Report(ds.name, protocol, metrics, params, timings,
+                  {'train': len(data.train), 'valid': len(data.valid), 'test': len(data.test)},
+                  recs, np.bincount(data.train.item_idx.to_numpy(), minlength=ni))
+
+def tidy(metrics:dict) -> pd.DataFrame:
+    "The metrics table `{model: {metric: value}}` as a long frame with columns model, metric, value."
+    return pd.DataFrame([(m, k, v) for m, row in metrics.items() for k, v in row.items()], columns=['model', 'metric', 'value'])
 
 # %% ../nbs/05_evaluation.ipynb #ad8c836f
 def format_table(metrics:dict, columns:list|None=None, digits:int=4) -> str:
