@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 # TFRS needs Keras 2: set before TensorFlow is first imported, in every process (papermill kernels too).
 export TF_USE_LEGACY_KERAS := 1
 export MPLBACKEND := Agg
+export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: install test demo bench readme wheel clean help
 help:
