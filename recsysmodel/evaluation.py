@@ -133,33 +133,48 @@ def evaluate_topn(model, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50
     metrics.update({f"coverage@{k}": float(covered[k].mean()) for k in ks})
     return TopNResult(metrics, rec_counts)
 
-# %% ../nbs/05_evaluation.ipynb #d0ebc9fa
+# %% ../nbs/05_evaluation.ipynb #596078d8
 class MostPopular:
     "Scores each item by its number of training interactions, the same for every user."
     def fit(self, train, n_users, n_items):
         self.pop = np.bincount(train.item_idx.to_numpy(), minlength=n_items).astype(np.float32); return self
     def score(self, users): return np.broadcast_to(self.pop, (len(users), len(self.pop))).copy()
 
+def _modelled_items(X, min_count:int, max_items:int) -> np.ndarray:
+    "Indices of the items an item-item model keeps: at least `min_count` interactions, at most the `max_items` most popular."
+    counts = np.asarray(X.sum(0)).ravel()
+    keep = np.flatnonzero(counts >= min_count)
+    if len(keep) > max_items: keep = np.sort(keep[np.argsort(-counts[keep], kind='stable')[:max_items]])
+    return keep
+
 class ItemCooccurrence:
     "A user's score for an item: the sum of its cosine co-occurrence similarity to the user's training items."
+    def __init__(self, max_items:int=20_000): # a dense item x item matrix: cap its size (20k items = 1.6 GB)
+        self.max_items = max_items
     def fit(self, train, n_users, n_items):
-        self.X = interactions(train, n_users, n_items)
+        X = interactions(train, n_users, n_items)
+        self.keep, self.n_items = _modelled_items(X, 1, self.max_items), n_items
+        self.X = X[:, self.keep].tocsr()
         C = (self.X.T @ self.X).toarray()
         norm = np.sqrt(np.diag(C)).astype(np.float32); norm[norm == 0] = 1
-        C = C / norm[:, None] / norm[None, :]
+        C /= norm[:, None]; C /= norm[None, :]
         np.fill_diagonal(C, 0)
-        self.C = C.astype(np.float32); return self
-    def score(self, users): return np.asarray(self.X[users] @ self.C)
+        self.C = C; return self
+    def score(self, users):
+        S = np.full((len(users), self.n_items), -np.inf, np.float32)
+        S[:, self.keep] = self.X[users] @ self.C
+        return S
 
 class EASE:
     "Embarrassingly shallow autoencoder (Steck 2019): closed-form item-item weights with L2 penalty `lam`."
     def __init__(self, lam:float=200.0, # L2 penalty on the item-item weights
-                 min_count:int=2): # items with fewer training interactions are not modelled (scored lowest)
-        self.lam, self.min_count = lam, min_count
+                 min_count:int=2, # items with fewer training interactions are not modelled (scored lowest)
+                 max_items:int=20_000): # and at most this many, the most popular (a dense inverse: 20k items = 1.6 GB)
+        self.lam, self.min_count, self.max_items = lam, min_count, max_items
     def fit(self, train, n_users, n_items):
         from scipy.linalg import lapack
         X = interactions(train, n_users, n_items)
-        self.keep = np.flatnonzero(np.asarray(X.sum(0)).ravel() >= self.min_count)
+        self.keep = _modelled_items(X, self.min_count, self.max_items)
         self.X, self.n_items = X[:, self.keep].tocsr(), n_items
         G = (self.X.T @ self.X).toarray().astype(np.float32)
         G[np.diag_indices_from(G)] += self.lam

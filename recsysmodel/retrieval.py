@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['N_YEAR_BUCKETS', 'ItemFeatures', 'item_features', 'user_histories', 'TwoTower', 'Retrieval', 'RetrievalConfig',
-           'train_retrieval', 'build_index', 'query_index', 'export_retrieval']
+           'train_retrieval', 'plot_history', 'build_index', 'query_index', 'export_retrieval']
 
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import os
@@ -189,7 +189,19 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
     fitted.config, fitted.best_epoch = cfg, best_epoch
     return fitted, history
 
-# %% ../nbs/01_retrieval.ipynb #2d9bd1b4
+# %% ../nbs/01_retrieval.ipynb #7d5cd087
+def plot_history(history:list, title:str='retrieval training'):
+    "Training loss and validation hit rates per epoch, side by side; returns the figure."
+    import matplotlib.pyplot as plt
+    h = pd.DataFrame(history)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
+    a.plot(h.epoch, h.loss, 'o-'); a.set(title=f"{title}: loss", xlabel='epoch', ylabel='in-batch softmax loss')
+    for c in ('valid_hr@10', 'valid_hr@100'): b.plot(h.epoch, h[c], 'o-', label=c.replace('valid_', ''))
+    b.set(title='validation hit rate', xlabel='epoch'); b.legend(); a.grid(alpha=.3); b.grid(alpha=.3)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/01_retrieval.ipynb #31c4a744
 class _QueryTower(tf.keras.Model):
     "The query tower alone, as a Keras model for TFRS indexes and SavedModels."
     def __init__(self, two_tower): super().__init__(); self.tt = two_tower
@@ -206,8 +218,8 @@ def build_index(ret:Retrieval, kind:str='scann', k:int=100, num_leaves:int|None=
         import scann  # registers the ScaNN ops
         leaves = num_leaves or max(2, int(np.sqrt(n)))
         index = tfrs.layers.factorized_top_k.ScaNN(q, k=depth, num_leaves=leaves,
-                                                   num_leaves_to_search=num_leaves_to_search or max(1, leaves // 5),
-                                                   num_reordering_candidates=num_reordering_candidates or max(depth, 200))
+                                                   num_leaves_to_search=num_leaves_to_search or max(1, leaves // 3),
+                                                   num_reordering_candidates=num_reordering_candidates or max(depth, 1000))
     else: raise ValueError(f"kind must be 'scann' or 'brute_force', got {kind!r}")
     index.index(tf.constant(ret.item_vecs), tf.range(n, dtype=tf.int32))
     index.k_total = depth
