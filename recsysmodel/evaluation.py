@@ -133,7 +133,7 @@ def evaluate_topn(model, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50
     metrics.update({f"coverage@{k}": float(covered[k].mean()) for k in ks})
     return TopNResult(metrics, rec_counts)
 
-# %% ../nbs/05_evaluation.ipynb #596078d8
+# %% ../nbs/05_evaluation.ipynb #de83712b
 class MostPopular:
     "Scores each item by its number of training interactions, the same for every user."
     def fit(self, train, n_users, n_items):
@@ -147,7 +147,14 @@ def _modelled_items(X, min_count:int, max_items:int) -> np.ndarray:
     if len(keep) > max_items: keep = np.sort(keep[np.argsort(-counts[keep], kind='stable')[:max_items]])
     return keep
 
-class ItemCooccurrence:
+class _ItemItem:
+    "Shared scoring of the item-item models: a user's rated items times the weights `W` over the modelled items."
+    def score(self, users):
+        S = np.full((len(users), self.n_items), -np.inf, np.float32)
+        S[:, self.keep] = self.X[users] @ self.W
+        return S
+
+class ItemCooccurrence(_ItemItem):
     "A user's score for an item: the sum of its cosine co-occurrence similarity to the user's training items."
     def __init__(self, max_items:int=20_000): # a dense item x item matrix: cap its size (20k items = 1.6 GB)
         self.max_items = max_items
@@ -159,13 +166,9 @@ class ItemCooccurrence:
         norm = np.sqrt(np.diag(C)).astype(np.float32); norm[norm == 0] = 1
         C /= norm[:, None]; C /= norm[None, :]
         np.fill_diagonal(C, 0)
-        self.C = C; return self
-    def score(self, users):
-        S = np.full((len(users), self.n_items), -np.inf, np.float32)
-        S[:, self.keep] = self.X[users] @ self.C
-        return S
+        self.W = C; return self
 
-class EASE:
+class EASE(_ItemItem):
     "Embarrassingly shallow autoencoder (Steck 2019): closed-form item-item weights with L2 penalty `lam`."
     def __init__(self, lam:float=200.0, # L2 penalty on the item-item weights
                  min_count:int=2, # items with fewer training interactions are not modelled (scored lowest)
@@ -182,13 +185,9 @@ class EASE:
         P, info2 = lapack.spotri(c, lower=False, overwrite_c=True)  # a Cholesky inverse is twice as fast as LU
         if info or info2: raise np.linalg.LinAlgError(f"EASE: Cholesky inverse failed (lapack info {info or info2})")
         P = np.triu(P) + np.triu(P, 1).T
-        self.B = P / (-np.diag(P))
-        np.fill_diagonal(self.B, 0)
+        self.W = P / (-np.diag(P))
+        np.fill_diagonal(self.W, 0)
         return self
-    def score(self, users):
-        S = np.full((len(users), self.n_items), -np.inf, np.float32)
-        S[:, self.keep] = self.X[users] @ self.B
-        return S
 
 class GlobalMean:
     "Predicts the mean training rating for every pair."
