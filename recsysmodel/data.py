@@ -106,12 +106,16 @@ def sha256_file(path, chunk:int=1<<22) -> str:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
+def _umask() -> int:
+    m = os.umask(0); os.umask(m); return m
+
 def atomic_write(path, data:str|bytes):
     "Write `data` to `path` through a temporary file and a rename: readers see the old file or the new, never half."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.part')
     try:
         with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files: give the file the permissions open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True); raise
