@@ -11,10 +11,11 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 help:
 	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
 	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
-	@echo "make demo     load ml-latest-small and print its summary (RECSYS_DATA_DIR=DIR to use local files)"
+	@echo "make demo     train on ml-latest-small with papermill (EPOCHS=3), print predict for user 20 and the metrics"
+	@echo "              table beside the baselines (RECSYS_DATA_DIR=DIR to use local MovieLens files)"
 	@echo "make bench    run the benchmarks in bench/ (writes bench/results/*.json)"
 	@echo "make readme   regenerate README.md from nbs/index.ipynb"
-	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl"
+	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl (MODEL=runs/<id> bundles that run)"
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
@@ -31,17 +32,25 @@ test: install
 	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/python -m pytest -q
 
+EPOCHS ?= 3
+DEMO_OUT ?= runs
 demo: install
-	$(BIN)/recsys data --dataset ml-latest-small
+	@mkdir -p $(DEMO_OUT)
+	$(BIN)/papermill nbs/03_train.ipynb $(DEMO_OUT)/03_train.executed.ipynb -p dataset ml-latest-small -p epochs $(EPOCHS) -p out_dir $(DEMO_OUT)
+	$(BIN)/recsys predict --user 20 -k 5 --artifacts $(DEMO_OUT)
+	$(BIN)/recsys show --artifacts $(DEMO_OUT)
 
 bench: install
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/ranking.py
+	$(BIN)/python bench/predict.py
 
 readme: install
 	$(BIN)/python tools/readme.py
 
 wheel: install
-	$(BIN)/python -m build --wheel --outdir dist .
+	$(BIN)/python tools/build_wheel.py $(if $(MODEL),--model $(MODEL))
 
 clean:
 	rm -rf build dist *.egg-info _docs _proc .pytest_cache bench/.cache

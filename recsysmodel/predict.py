@@ -56,7 +56,7 @@ def verify_run(run_dir) -> dict:
         if sha256_file(f) != digest: raise RunError(f"run {run_dir} was modified: {rel} does not match its sha256 in manifest.json")
     return m
 
-# %% ../nbs/06_predict.ipynb #5ea5d149
+# %% ../nbs/06_predict.ipynb #2438cb4b
 def _z(x, mask):
     "Standardise each row over its valid entries."
     n = mask.sum(1, keepdims=True).clip(1)
@@ -69,6 +69,8 @@ class Recommender:
     def __init__(self, run_dir, manifest:dict, retrieval, ranking, items:pd.DataFrame, user_ids:np.ndarray, popular:dict):
         self.run_dir, self.manifest, self.retrieval, self.ranking = Path(run_dir), manifest, retrieval, ranking
         self.items = items.set_index('item_id')
+        order = np.argsort(items.item_id.to_numpy(), kind='stable')  # titles by position: a searchsorted per call, no pandas
+        self._item_ids, self._titles = items.item_id.to_numpy()[order].astype(np.int64), items.title.to_numpy()[order]
         self.user_ids, self.popular = user_ids, popular
         self.weight = float(manifest['params']['blend_weight'])
         self.n_candidates = int(manifest['params']['n_candidates'])
@@ -84,6 +86,12 @@ class Recommender:
         enc = json.loads((run_dir/'encoding.json').read_text())
         return cls(run_dir, m, load(m['models']['retrieval']), load(m['models']['ranking']), pd.read_parquet(run_dir/'items.parquet'),
                    np.asarray(enc['user_ids'], np.int64), json.loads((run_dir/'popular.json').read_text()))
+
+    def titles(self, item_ids) -> np.ndarray:
+        "Titles of raw item ids (None where unknown)."
+        ids = np.asarray(item_ids, np.int64)
+        pos = np.searchsorted(self._item_ids, ids).clip(0, len(self._item_ids) - 1)
+        return np.where(self._item_ids[pos] == ids, self._titles[pos], None)
 
     def known(self, user_ids) -> np.ndarray:
         "Which of `user_ids` the models know."
@@ -110,12 +118,12 @@ class Recommender:
     def _frame(self, ids, s, rating, rs, k) -> pd.DataFrame:
         keep = np.isfinite(s)[:k]
         ids = ids[:k][keep]
-        return pd.DataFrame({'item_id': ids, 'title': self.items.title.reindex(ids).to_numpy(), 'score': s[:k][keep],
+        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': s[:k][keep],
                              'predicted_rating': rating[:k][keep], 'retrieval_score': rs[:k][keep]})
 
     def _popular(self, k) -> pd.DataFrame:
         ids, cnt = np.asarray(self.popular['item_id'][:k]), np.asarray(self.popular['count'][:k], float)
-        return pd.DataFrame({'item_id': ids, 'title': self.items.title.reindex(ids).to_numpy(), 'score': cnt / max(cnt.max(), 1),
+        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': cnt / max(cnt.max(), 1),
                              'predicted_rating': np.nan, 'retrieval_score': np.nan})
 
     def recommend(self, user_id, k:int=10, # how many items (at most the run's n_candidates)
@@ -140,16 +148,21 @@ class Recommender:
         if not known.all() and cold_start != 'popular':
             bad = users[~known]
             raise UnknownUserError(f"unknown user(s) {', '.join(map(str, bad[:10]))}{' ...' if len(bad) > 10 else ''}; pass cold_start='popular'")
-        frames, pop = [], None
+        frames = []
         for s in range(0, len(users), batch):
             chunk, kn = users[s:s + batch], known[s:s + batch]
-            res = self._scores(chunk[kn]) if kn.any() else None
-            j = 0
-            for u, is_known in zip(chunk, kn):
-                if is_known: f = self._frame(*(x[j] for x in res), k); j += 1
-                else: f = pop if pop is not None else self._popular(k); pop = f
-                frames.append(f.assign(user_id=int(u)))
-        out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(user_id=0).iloc[:0]
+            pos = np.arange(s, s + len(chunk))
+            if kn.any():
+                ids, sc, rating, rs = (x[:, :k] for x in self._scores(chunk[kn]))
+                keep = np.isfinite(sc).ravel()
+                rows = lambda x: x.ravel()[keep]
+                frames.append(pd.DataFrame({'pos': rows(np.repeat(pos[kn], ids.shape[1]).reshape(ids.shape)), 'user_id': rows(np.repeat(chunk[kn], ids.shape[1]).reshape(ids.shape)),
+                                            'item_id': rows(ids), 'title': self.titles(rows(ids)), 'score': rows(sc),
+                                            'predicted_rating': rows(rating), 'retrieval_score': rows(rs)}))
+            for p_, u in zip(pos[~kn], chunk[~kn]): frames.append(self._popular(k).assign(pos=p_, user_id=u))
+        out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(pos=0, user_id=0)
+        out = out.sort_values('pos', kind='stable').drop(columns='pos').reset_index(drop=True)
+        out['user_id'] = out.user_id.astype(np.int64)
         return out[['user_id'] + [c for c in out.columns if c != 'user_id']]
 
     def __repr__(self):

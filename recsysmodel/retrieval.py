@@ -241,7 +241,7 @@ def query_index(ret:Retrieval, index, users, k:int=10) -> tuple:
 class _Serving(tf.Module):
     def __init__(self, ret:Retrieval, index, k:int):
         super().__init__()
-        self.index, self.k = index, int(k)
+        self.index, self.k, self.n_items = index, int(k), len(ret.enc.item_ids)
         self.user_keys = tf.constant(ret.enc.user_ids.astype(np.int64))
         self.item_ids = tf.constant(ret.enc.item_ids.astype(np.int64))
         s = ret.seen
@@ -253,8 +253,10 @@ class _Serving(tf.Module):
         u = self.table.lookup(user_id)
         known = u >= 0
         scores, ids = self.index(tf.maximum(u, 0))
-        seen = tf.gather(self.seen, tf.maximum(u, 0)).to_tensor(default_value=-1)
-        rated = tf.reduce_any(tf.equal(ids[:, :, None], seen[:, None, :]), -1)
+        rows = tf.gather(self.seen, tf.maximum(u, 0))  # each user's rated items -> a dense (users, catalogue) mask
+        mask = tf.scatter_nd(tf.stack([rows.value_rowids(), tf.cast(rows.values, tf.int64)], 1), tf.ones_like(rows.values, tf.int32),
+                             tf.stack([tf.shape(u, out_type=tf.int64)[0], tf.constant(self.n_items, tf.int64)]))
+        rated = tf.gather(mask, ids, batch_dims=1) > 0
         keep = tf.logical_and(tf.logical_not(rated), known[:, None])
         order = tf.argsort(tf.cast(keep, tf.int32), axis=1, direction='DESCENDING', stable=True)[:, :self.k]
         ids, scores, keep = (tf.gather(x, order, batch_dims=1) for x in (ids, scores, keep))

@@ -207,7 +207,7 @@ def train_models(run:Run) -> Run:
 
 Run.train_models = train_models
 
-# %% ../nbs/03a_runs.ipynb #1d8eeeca
+# %% ../nbs/03a_runs.ipynb #f86d6dab
 def evaluate_models(run:Run) -> Run:
     "Metrics of retrieval, ranking and two-stage beside the baselines, on the run's protocol; writes evaluation/."
     t0, p = time.perf_counter(), run.params
@@ -223,7 +223,8 @@ def evaluate_models(run:Run) -> Run:
         t1 = time.perf_counter()
         res = score_model(model, run.data, kind)
         seconds[name] = round(time.perf_counter() - t1, 3)
-        metrics[name] = res.metrics
+        # top_K_accuracy ranks rated items too; the two-stage model never proposes them, so it has no such figure
+        metrics[name] = {k: v for k, v in res.metrics.items() if not (name == 'two_stage' and k.startswith('top_'))}
         if res.rec_counts is not None: recs[name] = res.rec_counts
     run._timed('evaluate_models', t0)
     run.metrics = metrics

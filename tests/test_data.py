@@ -261,3 +261,13 @@ def test_real_ml_latest_small(tmp_path):
     z = load_movielens('ml-latest-small', tmp_path, download=False)
     assert z.checksums == {'ml-latest-small.zip': rd.DATASETS['ml-latest-small'].sha256}
     pd.testing.assert_frame_equal(z.ratings, ds.ratings)
+
+def test_atomic_write_gives_files_the_permissions_open_would(tmp_path):
+    import os
+    from recsysmodel.data import atomic_write
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path/'a.json', '{}')
+        with open(tmp_path/'b.json', 'w') as f: f.write('{}')
+    finally: os.umask(old)
+    assert (tmp_path/'a.json').stat().st_mode & 0o777 == (tmp_path/'b.json').stat().st_mode & 0o777 == 0o644

@@ -1,0 +1,61 @@
+"""The wheel: built with a run bundled, installed into a fresh virtualenv outside the repo (not editable), it serves
+`predict(20)`-style calls with no other files."""
+import json, os, subprocess, sys, sysconfig, venv, zipfile
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {k: v for k, v in os.environ.items() if k not in ('RECSYS_ARTIFACTS', 'PYTHONPATH', 'IN_TEST')}
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    from recsysmodel.train import run_training
+    out = tmp_path_factory.mktemp('runs')
+    return run_training(dataset='synthetic', epochs=1, out_dir=str(out), track=False, progress=False, baselines=False)
+
+def build(tmp_path, *args):
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_wheel.py'), '--outdir', str(tmp_path/'dist'), *map(str, args)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    whl, = (tmp_path/'dist').glob('recsysmodel-*-py3-none-any.whl')
+    return whl
+
+def fresh_venv(folder) -> Path:
+    "A virtualenv whose third-party packages come from this one (a plain path entry: its .pth files, such as the editable install's, are not run)."
+    venv.create(folder, with_pip=True)
+    py = folder/'bin'/'python'
+    purelib = subprocess.check_output([str(py), '-c', "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip()
+    Path(purelib, '_deps_from_dev_env.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
+    return py
+
+def test_library_wheel_has_no_bundled_run(tmp_path):
+    names = zipfile.ZipFile(build(tmp_path)).namelist()
+    assert 'recsysmodel/predict.py' in names and 'recsysmodel/train.py' in names
+    assert not [n for n in names if 'bundled_run' in n]
+    assert not (ROOT/'recsysmodel'/'bundled_run').exists()
+
+def test_wheel_with_bundled_run_predicts_in_a_fresh_venv(tmp_path, run):
+    whl = build(tmp_path, '--model', run)
+    assert not (ROOT/'recsysmodel'/'bundled_run').exists()  # the bundle never stays in the source tree
+    names = zipfile.ZipFile(whl).namelist()
+    assert {'recsysmodel/bundled_run/manifest.json', 'recsysmodel/bundled_run/models/retrieval/saved_model.pb'} <= set(names)
+    py = fresh_venv(tmp_path/'venv')
+    r = subprocess.run([str(py), '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index', str(whl)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    user = json.loads((run/'encoding.json').read_text())['user_ids'][0]
+    work = tmp_path/'elsewhere'; work.mkdir()  # no runs/ here, no repo on the path: only the installed wheel
+    code = ("import json, recsysmodel; from recsysmodel.predict import predict; "
+            f"print(json.dumps([recsysmodel.__file__, predict({user})]))")
+    r = subprocess.run([str(py), '-c', code], capture_output=True, text=True, cwd=work, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    where, (titles, scores) = json.loads(r.stdout.strip().splitlines()[-1])
+    assert Path(where).is_relative_to(tmp_path/'venv')
+    from recsysmodel.predict import predict
+    want_titles, want_scores = predict(user, artifacts=run)
+    assert titles == want_titles and scores == pytest.approx(want_scores, abs=1e-3) and len(titles) == 5
+    # the console script of the installed wheel, and $RECSYS_ARTIFACTS taking precedence over the bundle
+    r = subprocess.run([str(tmp_path/'venv'/'bin'/'recsys'), 'predict', '--user', str(user), '-k', '5'], capture_output=True,
+                       text=True, cwd=work, env=ENV, timeout=300)
+    assert r.returncode == 0 and [l.split(None, 3)[3] for l in r.stdout.splitlines()[2:]] == titles, r.stderr[-2000:]
+    r = subprocess.run([str(py), '-c', code], capture_output=True, text=True, cwd=work, env={**ENV, 'RECSYS_ARTIFACTS': str(work/'none')})
+    assert r.returncode != 0 and 'RECSYS_ARTIFACTS' in r.stderr
