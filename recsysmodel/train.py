@@ -139,7 +139,7 @@ def papermill_output_path(injected=None, pid:int|None=None) -> Path|None:
     if not out or out == '-' or '://' in out: return None
     return cwd / out
 
-# %% ../nbs/03a_runs.ipynb #3ed8e2f6
+# %% ../nbs/03a_runs.ipynb #d5a06cb0
 def _safe_key(name:str) -> str: return name.replace('@', '_at_')
 
 class Run:
@@ -158,9 +158,11 @@ class Run:
         import tensorflow as tf
         tf.keras.utils.set_random_seed(p['seed'])
         tf.config.experimental.enable_op_determinism()  # the same parameters give the same metrics on CPU
-        if p['track']: self.tracker = Tracker(self)
         import atexit
         atexit.register(self._leftover)  # a notebook that stops part-way leaves no temporary folder at exit
+        if p['track']:
+            try: self.tracker = Tracker(self)
+            except BaseException: self.abort(); raise  # an unreachable tracking store: nothing left behind
     def _leftover(self):
         if self.path is None and self.tmp.exists(): self.abort()
     def _timed(self, name, t0): self.timings[name] = round(time.perf_counter() - t0, 3)
