@@ -115,7 +115,7 @@ def cmd_publish(args) -> int:
     print('\n'.join(lines))
     return 0
 
-# %% ../nbs/09_cli.ipynb #823e2d33
+# %% ../nbs/09_cli.ipynb #a7fb6b73
 _EPILOG = """examples:
   recsys data                                   # ml-latest-small, downloaded to the user cache if absent
   recsys evaluate --protocol leave-last-out --json metrics.json --report report/
@@ -139,29 +139,34 @@ _PUBLISH_EPILOG = """examples:
 environment:
   AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION   as for the AWS CLI"""
 
+def _command(sub, name, help, description, func, epilog=_EPILOG):
+    "A subcommand parser that runs `func`, with the shared examples as its epilog."
+    c = sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.set_defaults(func=func)
+    return c
+
 def build_parser() -> argparse.ArgumentParser:
     "The `recsys` argument parser with all its subcommands."
     p = argparse.ArgumentParser(prog='recsys', description="recsysmodel: a two-stage movie recommender on MovieLens.",
                                 epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f"recsysmodel {__version__}")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
-    d = sub.add_parser('data', help="load a MovieLens dataset and print its summary",
-                       description="Load a MovieLens dataset (validated, cached) and print users, items, ratings, "
-                                   "density and the rating histogram.",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = _command(sub, 'data', "load a MovieLens dataset and print its summary",
+                 "Load a MovieLens dataset (validated, cached) and print users, items, ratings, "
+                 "density and the rating histogram.",
+                 cmd_data)
     d.add_argument('--dataset', default='ml-latest-small', choices=list(DATASETS), metavar='NAME',
                    help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
     d.add_argument('--data-dir', metavar='DIR', help="folder holding <NAME>/ or <NAME>.zip (default: $RECSYS_DATA_DIR, else a user cache folder)")
     d.add_argument('--no-download', action='store_true', help="fail instead of downloading when the data are absent")
     d.add_argument('--json', action='store_true', help="print the summary as JSON")
     d.add_argument('--quiet', action='store_true', help="no progress bar")
-    d.set_defaults(func=cmd_data)
-    e = sub.add_parser('evaluate', help="run an evaluation protocol for the baselines and print the metrics table",
-                       description="Split the dataset by a named protocol (DESIGN.md), tune each baseline on validation, "
-                                   "refit, and report full-catalogue metrics: seed and tfrs (random 80/20: top-K accuracy, "
-                                   "hr/recall/ndcg@K, mrr, coverage, rmse/mae), leave-last-out (per user by time), "
-                                   "rating-90-10 (rmse, mae).",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    e = _command(sub, 'evaluate', "run an evaluation protocol for the baselines and print the metrics table",
+                 "Split the dataset by a named protocol (DESIGN.md), tune each baseline on validation, "
+                 "refit, and report full-catalogue metrics: seed and tfrs (random 80/20: top-K accuracy, "
+                 "hr/recall/ndcg@K, mrr, coverage, rmse/mae), leave-last-out (per user by time), "
+                 "rating-90-10 (rmse, mae).",
+                 cmd_evaluate)
     e.add_argument('--dataset', default='ml-latest-small', choices=list(DATASETS), metavar='NAME', help="dataset (default: %(default)s)")
     e.add_argument('--data-dir', metavar='DIR', help="folder holding <NAME>/ or <NAME>.zip")
     e.add_argument('--no-download', action='store_true', help="fail instead of downloading when the data are absent")
@@ -173,37 +178,33 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument('--json', metavar='OUT', help="write the metrics table {model: {metric: value}} as JSON")
     e.add_argument('--report', metavar='DIR', help="write metrics.json, report.json, report.md and plots into DIR")
     e.add_argument('--quiet', action='store_true', help="no progress bars")
-    e.set_defaults(func=cmd_evaluate)
-    t = sub.add_parser('train', help="one training run: train, evaluate beside the baselines, write runs/<run_id>/",
-                       description="Train the retrieval and ranking models, evaluate them beside the baselines on the "
-                                   "run's protocol, and write one complete run folder (SavedModels, item table, plots, "
-                                   "manifest.json) into --out-dir; the same steps as papermill nbs/03_train.ipynb.",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t = _command(sub, 'train', "one training run: train, evaluate beside the baselines, write runs/<run_id>/",
+                 "Train the retrieval and ranking models, evaluate them beside the baselines on the "
+                 "run's protocol, and write one complete run folder (SavedModels, item table, plots, "
+                 "manifest.json) into --out-dir; the same steps as papermill nbs/03_train.ipynb.",
+                 cmd_train)
     t.add_argument('-f', '--params-file', metavar='YAML', help="papermill-style parameters file (see params.example.yaml); flags win over it")
     _param_flags(t)
-    t.set_defaults(func=cmd_train)
-    r = sub.add_parser('predict', help="print a user's top-k recommendations from a run",
-                       description="Load a run (checking its checksums) and print the user's top-k unrated items: "
-                                   "retrieval candidates re-ranked by the ranking model.",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = _command(sub, 'predict', "print a user's top-k recommendations from a run",
+                 "Load a run (checking its checksums) and print the user's top-k unrated items: "
+                 "retrieval candidates re-ranked by the ranking model.",
+                 cmd_predict)
     r.add_argument('--user', type=int, required=True, help="user id (the dataset's own id)")
     r.add_argument('-k', type=int, default=5, help="how many items (default: %(default)s)")
     r.add_argument('--artifacts', metavar='DIR', help="run folder, or an out_dir with a `latest` file (default: $RECSYS_ARTIFACTS, the bundled run, runs/latest)")
     r.add_argument('--cold-start', choices=['popular'], help="answer unknown users with the most popular items instead of an error")
     r.add_argument('--json', action='store_true', help="print the rows as JSON")
-    r.set_defaults(func=cmd_predict)
-    w = sub.add_parser('show', help="print a run's metrics table beside the baselines",
-                       description="Print a run's dataset, protocol, epochs, timings and metrics (every model beside the baselines).",
-                       epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    w = _command(sub, 'show', "print a run's metrics table beside the baselines",
+                 "Print a run's dataset, protocol, epochs, timings and metrics (every model beside the baselines).",
+                 cmd_show)
     w.add_argument('--artifacts', metavar='DIR', help="run folder, or an out_dir with a `latest` file (default: as predict)")
     w.add_argument('--verify', action='store_true', help="check every file against the manifest's sha256 first")
     w.add_argument('--json', action='store_true', help="print the metrics table {model: {metric: value}} as JSON")
-    w.set_defaults(func=cmd_show)
-    pb = sub.add_parser('publish', help="AWS CodeArtifact: create-repo, upload (with the quality gate), delete-repo",
-                        description="Publish wheels to AWS CodeArtifact. AWS credentials come from the usual places "
-                                    "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an assumed role); the authorization "
-                                    "token is fetched for each upload and never printed or written.",
-                        epilog=_PUBLISH_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    pb = _command(sub, 'publish', "AWS CodeArtifact: create-repo, upload (with the quality gate), delete-repo",
+                 "Publish wheels to AWS CodeArtifact. AWS credentials come from the usual places "
+                 "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an assumed role); the authorization "
+                 "token is fetched for each upload and never printed or written.",
+                 cmd_publish, epilog=_PUBLISH_EPILOG)
     verbs = pb.add_subparsers(dest='verb', metavar='VERB', required=True)
     def common(v):
         v.add_argument('--domain', default='cloud-pypi-repo', help="CodeArtifact domain (default: %(default)s)")
