@@ -56,7 +56,7 @@ def verify_run(run_dir) -> dict:
         if sha256_file(f) != digest: raise RunError(f"run {run_dir} was modified: {rel} does not match its sha256 in manifest.json")
     return m
 
-# %% ../nbs/06_predict.ipynb #2438cb4b
+# %% ../nbs/06_predict.ipynb #0c1eba2f
 def _z(x, mask):
     "Standardise each row over its valid entries."
     n = mask.sum(1, keepdims=True).clip(1)
@@ -68,7 +68,6 @@ class Recommender:
     "A loaded run: `recommend(user_id, k)` returns the top `k` unrated items with titles and scores."
     def __init__(self, run_dir, manifest:dict, retrieval, ranking, items:pd.DataFrame, user_ids:np.ndarray, popular:dict):
         self.run_dir, self.manifest, self.retrieval, self.ranking = Path(run_dir), manifest, retrieval, ranking
-        self.items = items.set_index('item_id')
         order = np.argsort(items.item_id.to_numpy(), kind='stable')  # titles by position: a searchsorted per call, no pandas
         self._item_ids, self._titles = items.item_id.to_numpy()[order].astype(np.int64), items.title.to_numpy()[order]
         self.user_ids, self.popular = user_ids, popular
@@ -109,7 +108,7 @@ class Recommender:
         r = self.retrieval(user_id=tf.constant(users, tf.int64))
         ids, rs = r['item_id'].numpy(), r['score'].numpy()
         valid = ids >= 0
-        rating = self.ranking(user_id=tf.constant(users, tf.int64), item_id=tf.constant(np.where(valid, ids, self.items.index[0]), tf.int64))['rating'].numpy()
+        rating = self.ranking(user_id=tf.constant(users, tf.int64), item_id=tf.constant(np.where(valid, ids, self._item_ids[0]), tf.int64))['rating'].numpy()
         s = _z(np.where(valid, rs, 0), valid) + self.weight * _z(np.where(valid, rating, 0), valid)
         s = np.where(valid, s, -np.inf)
         order = np.argsort(-s, axis=1, kind='stable')
@@ -123,7 +122,7 @@ class Recommender:
 
     def _popular(self, k) -> pd.DataFrame:
         ids, cnt = np.asarray(self.popular['item_id'][:k]), np.asarray(self.popular['count'][:k], float)
-        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': cnt / max(cnt.max(), 1),
+        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': cnt / cnt.max(initial=1),
                              'predicted_rating': np.nan, 'retrieval_score': np.nan})
 
     def recommend(self, user_id, k:int=10, # how many items (at most the run's n_candidates)
@@ -167,7 +166,7 @@ class Recommender:
 
     def __repr__(self):
         m = self.manifest
-        return f"Recommender(run {m['run_id']}: {m['dataset']['name']}, {len(self.user_ids):,} users, {len(self.items):,} items)"
+        return f"Recommender(run {m['run_id']}: {m['dataset']['name']}, {len(self.user_ids):,} users, {len(self._item_ids):,} items)"
 
 # %% ../nbs/06_predict.ipynb #595ba0cc
 _LOADED = {}

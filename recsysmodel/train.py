@@ -271,7 +271,7 @@ def export_models(run:Run) -> Run:
 
 Run.export_models = export_models
 
-# %% ../nbs/03a_runs.ipynb #70876751
+# %% ../nbs/03a_runs.ipynb #d6d95f42
 MANIFEST_FORMAT = 'recsysmodel.run/1'
 
 def file_checksums(folder) -> dict:
@@ -308,7 +308,7 @@ def _json_default(o):
     if isinstance(o, (np.integer,)): return int(o)
     if isinstance(o, (np.floating,)): return float(o)
     if isinstance(o, (np.bool_,)): return bool(o)
-    if isinstance(o, (tuple, set)): return list(o)
+    if isinstance(o, set): return sorted(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 def abort(run:Run):
