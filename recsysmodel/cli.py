@@ -46,6 +46,7 @@ def _param_flags(parser):
     "One flag per run parameter, from `train.PARAMETERS` (absent unless given)."
     from recsysmodel.train import PARAMETERS
     for name, (default, t, help) in PARAMETERS.items():
+        help = help.replace('%', '%%')  # argparse %-formats help texts ("5% of observations")
         flag = '--' + name.replace('_', '-')
         if name == 'progress': parser.add_argument('--quiet', dest='progress', action='store_false', default=argparse.SUPPRESS, help="no progress bars")
         elif t is bool: parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=f"{help} (default: {default})")

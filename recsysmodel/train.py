@@ -201,7 +201,7 @@ def train_models(run:Run) -> Run:
     run._timed('train_ranking', t0)
     run.two_stage = TwoStage(run.retrieval, run.ranking, p['n_candidates'], 'blend', p['blend_weight'])
     from dataclasses import asdict
-    run.chosen = {'retrieval': {'best_epoch': run.retrieval.best_epoch, **asdict(rcfg)},
+    run.chosen = {'retrieval': {'best_epoch': run.retrieval.best_epoch, **asdict(run.retrieval.config)},
                   'ranking': {'best_epoch': run.ranking.best_epoch, **asdict(kcfg)},
                   'two_stage': {'n_candidates': p['n_candidates'], 'by': 'blend', 'weight': p['blend_weight']}}
     if run.tracker: run.tracker.log_history(run.history)
@@ -256,14 +256,14 @@ Run.plot_training = plot_training
 
 # %% ../nbs/03a_runs.ipynb #91ffdca3
 def export_models(run:Run) -> Run:
-    "Write models/retrieval (query tower + index) and models/ranking as SavedModels."
+    "Write models/retrieval (query tower + index) and models/ranking as SavedModels; run after `evaluate_models`."
     from recsysmodel.retrieval import export_retrieval
     from recsysmodel.ranking import export_ranking
-    import copy
-    from recsysmodel.evaluation import interactions
     t0, p, d = time.perf_counter(), run.params, run.data
-    run.served = copy.copy(run.retrieval)  # served: never recommend anything the user rated, test ratings included
-    run.served.seen = interactions(d.enc.encode(run.ds.ratings), d.n_users, d.n_items)
+    # served: the query tower sees every rating (the latest items included) and never recommends anything rated;
+    # this changes run.retrieval in place, so the metrics must be measured before
+    run.served = run.retrieval
+    run.served.set_history(d.enc.encode(run.ds.ratings))
     export_retrieval(run.served, run.tmp/'models'/'retrieval', kind=p['index'], k=p['n_candidates'])
     export_ranking(run.ranking, run.tmp/'models'/'ranking')
     run._timed('export', t0)

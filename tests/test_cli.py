@@ -19,6 +19,22 @@ def test_help_lists_commands_and_environment():
     for word in ('--dataset', '--data-dir', '--no-download', '--json', 'ml-latest-small, ml-100k, ml-1m, ml-20m, ml-25m, ml-32m'):
         assert word in ' '.join(d.stdout.split()), word  # argparse wraps long help lines
 
+def test_every_subcommand_has_help():
+    top = recsys('--help')
+    commands = ['data', 'evaluate', 'train', 'predict', 'show', 'publish']
+    for cmd in commands:
+        assert cmd in top.stdout, cmd
+        r = recsys(cmd, '--help')
+        assert r.returncode == 0, (cmd, r.stderr[-2000:])
+        assert r.stdout.startswith('usage: recsys ' + cmd), (cmd, r.stdout[:200])
+    t = ' '.join(recsys('train', '--help').stdout.split())
+    for flag in ('--sample-frac', '--retrieval-dim', '--blend-weight', '--track', '--no-track', '-f'):
+        assert flag in t, flag
+    assert "5% of observations" in t  # a per cent sign in a help text is printed, not %-formatted
+    for sub in ('create-repo', 'delete-repo', 'upload'):
+        r = recsys('publish', sub, '--help')
+        assert r.returncode == 0 and r.stdout.startswith(f'usage: recsys publish {sub}'), (sub, r.stderr[-2000:])
+
 def test_data_summary(tmp_path, small, isolated_env):
     write_movielens(small, tmp_path, 'ml-1m')
     r = recsys('data', '--dataset', 'ml-1m', '--data-dir', tmp_path, '--no-download', env={'RECSYS_CACHE_DIR': str(isolated_env)})
