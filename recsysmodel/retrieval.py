@@ -91,6 +91,7 @@ class TwoTower(tfrs.Model):
         emb = lambda n, name, s: tf.keras.layers.Embedding(n, dim, name=name,
                                                            embeddings_initializer=tf.keras.initializers.RandomNormal(stddev=0.05, seed=seed + s))
         self.item_emb, self.hist_emb = emb(n_items + 1, 'item_id', 1), emb(n_items + 1, 'history', 2)
+        self.hist_emb.build((None,))  # its table is also used directly (pooled_history)
         self.user_emb, self.title_emb, self.year_emb = emb(n_users, 'user_id', 3), emb(feats.vocab_size, 'title', 4), emb(N_YEAR_BUCKETS, 'year', 5)
         self.genre_proj = tf.keras.layers.Dense(dim, use_bias=False, name='genres')
         self.query_proj = tf.keras.layers.Dense(dim, name='query')
@@ -123,11 +124,17 @@ class TwoTower(tfrs.Model):
             if exclude is not None: m &= tf.not_equal(h, tf.cast(exclude, h.dtype)[:, None])
             m = tf.cast(m & (tf.random.uniform(tf.shape(h)) >= self.history_dropout), tf.float32)[..., None]
             return tf.reduce_sum(self.hist_emb(h) * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
-        # each distinct user of the batch is pooled once; a row's own item is then taken out of its user's sum
+        # each distinct user of the batch is pooled once, as a sparse (users x items) matrix times the embedding
+        # table (no (users, history, dim) tensor); a row's own item is then taken out of its user's sum
         uniq, row = tf.unique(users)
         h = tf.gather(self.histories, uniq)
-        m = tf.cast(tf.not_equal(h, self.n_items), tf.float32)
-        total, count = tf.einsum('ul,uld->ud', m, self.hist_emb(h)), tf.reduce_sum(m, 1)
+        valid = tf.not_equal(h, self.n_items)
+        at = tf.where(valid)
+        cols = tf.cast(tf.gather_nd(h, at), tf.int64)
+        shape = tf.cast(tf.stack([tf.size(uniq), self.n_items + 1]), tf.int64)
+        multi_hot = tf.SparseTensor(tf.stack([at[:, 0], cols], 1), tf.ones_like(cols, tf.float32), shape)
+        total = tf.sparse.sparse_dense_matmul(multi_hot, self.hist_emb.embeddings)
+        count = tf.reduce_sum(tf.cast(valid, tf.float32), 1)
         total, count = tf.gather(total, row), tf.gather(count, row)
         if exclude is not None:
             exclude = tf.cast(exclude, h.dtype)
