@@ -82,7 +82,7 @@ class TwoTower(tfrs.Model):
     "Query tower (pooled history [+ latest items] [+ user id]) and candidate tower (item id + title + genres + year), in-batch softmax."
     def __init__(self, n_users:int, n_items:int, feats:ItemFeatures, histories:np.ndarray, item_prob:np.ndarray,
                  dim:int=128, temperature:float=0.1, use_user_id:bool=False, use_features:bool=True,
-                 history_dropout:float=0.0, seed:int=0, recent:np.ndarray|None=None):
+                 history_dropout:float=0.0, seed:int=0, recent_length:int=0):
         super().__init__()
         self.n_items, self.use_user_id, self.use_features, self.history_dropout = n_items, use_user_id, use_features, history_dropout
         self.genres, self.years, self.titles = tf.constant(feats.genres), tf.constant(feats.year), tf.constant(feats.title)
@@ -95,17 +95,15 @@ class TwoTower(tfrs.Model):
         self.user_emb, self.title_emb, self.year_emb = emb(n_users, 'user_id', 3), emb(feats.vocab_size, 'title', 4), emb(N_YEAR_BUCKETS, 'year', 5)
         self.genre_proj = tf.keras.layers.Dense(dim, use_bias=False, name='genres')
         self.query_proj = tf.keras.layers.Dense(dim, name='query')
-        self.recent_length = 0 if recent is None else int(recent.shape[1])
-        if self.recent_length:  # each user's latest items, pooled with their own embeddings
-            self.recent = tf.Variable(recent, trainable=False, name='recent')
-            self.recent_emb = emb(n_items + 1, 'recent', 6)
+        if not 0 <= recent_length <= histories.shape[1]:
+            raise ValueError(f"recent_length must be between 0 and the history length {histories.shape[1]}, got {recent_length}")
+        self.recent_length = int(recent_length)  # the last items of the history, pooled again with their own embeddings
+        if self.recent_length: self.recent_emb = emb(n_items + 1, 'recent', 6)
         self.task = tfrs.tasks.Retrieval(temperature=temperature, remove_accidental_hits=True)
 
     def set_history(self, df:pd.DataFrame):
-        "Use the interactions of `df` as every user's history (and latest items)."
-        n_users = int(self.histories.shape[0])
-        self.histories.assign(user_histories(df, n_users, self.n_items, int(self.histories.shape[1])))
-        if self.recent_length: self.recent.assign(user_histories(df, n_users, self.n_items, self.recent_length))
+        "Use the interactions of `df` as every user's history (its last items are the latest items)."
+        self.histories.assign(user_histories(df, int(self.histories.shape[0]), self.n_items, int(self.histories.shape[1])))
 
     def item_vectors(self, items):
         "Unit vectors of item indices."
@@ -146,7 +144,7 @@ class TwoTower(tfrs.Model):
         "Unit vectors of user indices (history without `exclude`, one item per user, if given; `context`: the latest items, if not the users' own)."
         parts = [self.pooled_history(users, exclude, training)]
         if self.recent_length:
-            r = tf.gather(self.recent, users) if context is None else context
+            r = tf.gather(self.histories[:, -self.recent_length:], users) if context is None else context
             w = tf.cast(tf.not_equal(r, self.n_items), tf.float32)[..., None]
             parts.append(tf.reduce_sum(self.recent_emb(r) * w, 1) / tf.maximum(tf.reduce_sum(w, 1), 1.0))
         if self.use_user_id: parts.append(self.user_emb(users))
@@ -217,8 +215,7 @@ def _build(cfg, data, items, train_df, feats=None):
     feats = feats or item_features(items, data.enc)
     prob = np.bincount(train_df.item_idx.to_numpy(), minlength=ni) / len(train_df)
     m = TwoTower(nu, ni, feats, user_histories(train_df, nu, ni, cfg.history_length), prob, cfg.dim, cfg.temperature,
-                 cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed,
-                 user_histories(train_df, nu, ni, cfg.recent_length) if cfg.recent_length else None)
+                 cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length or 0)
     m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
     return m, feats
 
