@@ -60,14 +60,17 @@ def user_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) ->
     H[d.user_idx.to_numpy()[keep], length - 1 - from_end[keep]] = d.item_idx.to_numpy()[keep]
     return H
 
-def recent_contexts(df:pd.DataFrame, n_items:int, length:int) -> tuple:
-    "`df` sorted by user and time, and for each of its rows the `length` items the same user rated just before (most recent last, `n_items` pads)."
+def recent_contexts(df:pd.DataFrame, n_items:int, length:int, after:int=0) -> tuple:
+    "`df` sorted by user and time, and for each of its rows the `length` items the same user rated just before it (most recent last) and the `after` items just after (`n_items` pads)."
     d = df.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
     u, it = d.user_idx.to_numpy(), d.item_idx.to_numpy().astype(np.int32)
-    C = np.full((len(d), length), n_items, np.int32)
+    C = np.full((len(d), length + after), n_items, np.int32)
     for back in range(1, min(length, len(d) - 1) + 1):
         same = u[back:] == u[:-back]
         C[back:, length - back][same] = it[:-back][same]
+    for ahead in range(1, min(after, len(d) - 1) + 1):
+        same = u[ahead:] == u[:-ahead]
+        C[:-ahead, length - 1 + ahead][same] = it[ahead:][same]
     return d, C
 
 def follows_in_time(earlier:pd.DataFrame, later:pd.DataFrame, share:float=0.95) -> bool:
@@ -79,10 +82,10 @@ def follows_in_time(earlier:pd.DataFrame, later:pd.DataFrame, share:float=0.95) 
 
 # %% ../nbs/01_retrieval.ipynb #ffb4d536
 class TwoTower(tfrs.Model):
-    "Query tower (pooled history [+ latest items] [+ user id]) and candidate tower (item id + title + genres + year), in-batch softmax."
+    "Query tower (pooled history [+ nearby items] [+ user id]) and candidate tower (item id + title + genres + year), in-batch softmax."
     def __init__(self, n_users:int, n_items:int, feats:ItemFeatures, histories:np.ndarray, item_prob:np.ndarray,
                  dim:int=128, temperature:float=0.1, use_user_id:bool=False, use_features:bool=True,
-                 history_dropout:float=0.0, seed:int=0, recent_length:int=0):
+                 history_dropout:float=0.0, seed:int=0, recent_length:int=0, context:str='latest'):
         super().__init__()
         self.n_items, self.use_user_id, self.use_features, self.history_dropout = n_items, use_user_id, use_features, history_dropout
         self.genres, self.years, self.titles = tf.constant(feats.genres), tf.constant(feats.year), tf.constant(feats.title)
@@ -97,7 +100,9 @@ class TwoTower(tfrs.Model):
         self.query_proj = tf.keras.layers.Dense(dim, name='query')
         if not 0 <= recent_length <= histories.shape[1]:
             raise ValueError(f"recent_length must be between 0 and the history length {histories.shape[1]}, got {recent_length}")
-        self.recent_length = int(recent_length)  # the last items of the history, pooled again with their own embeddings
+        if context not in ('latest', 'around'): raise ValueError(f"context must be 'latest' or 'around', got {context!r}")
+        self.recent_length = int(recent_length)  # items near the target, pooled again with their own embeddings
+        self.context, self.temperature = context, float(temperature)
         if self.recent_length: self.recent_emb = emb(n_items + 1, 'recent', 6)
         self.task = tfrs.tasks.Retrieval(temperature=temperature, remove_accidental_hits=True)
 
@@ -150,6 +155,32 @@ class TwoTower(tfrs.Model):
         if self.use_user_id: parts.append(self.user_emb(users))
         return tf.math.l2_normalize(self.query_proj(tf.concat(parts, -1)), -1)
 
+    @property
+    def mixture(self) -> bool:
+        "Whether a user's scores are a mixture over the gaps of their timeline (context 'around')."
+        return self.context == 'around' and self.recent_length > 0
+
+    def gap_contexts(self, users):
+        "Each gap of each user's history (before the first item, between two, after the last) with `recent_length` items on either side: (gaps, 2 x recent_length) contexts, and the row of `users` each gap belongs to."
+        W, L = self.recent_length, int(self.histories.shape[1])
+        h = tf.gather(self.histories, users)
+        pad = tf.fill([tf.shape(h)[0], W], tf.constant(self.n_items, h.dtype))
+        ctx = tf.gather(tf.concat([pad, h, pad], 1), tf.range(L + 1)[:, None] + tf.range(2 * W)[None], axis=1)
+        n = tf.reduce_sum(tf.cast(tf.not_equal(h, self.n_items), tf.int32), 1)
+        at = tf.where(tf.range(L + 1)[None] >= (L - n)[:, None])  # a user with n items has n + 1 gaps
+        return tf.gather_nd(ctx, at), tf.cast(at[:, 0], tf.int32)
+
+    def mixture_scores(self, users, item_vecs):
+        "Log of the mean, over each user's gaps, of the softmax over `item_vecs` of the gap's query: (users, items)."
+        ctx, row = self.gap_contexts(users)
+        q = self.query_vectors(tf.gather(users, row), context=ctx)
+        logp = tf.nn.log_softmax(tf.matmul(q, item_vecs, transpose_b=True) / self.temperature)
+        n = tf.shape(users)[0]
+        top = tf.math.unsorted_segment_max(logp, row, n)
+        total = tf.math.unsorted_segment_sum(tf.exp(logp - tf.gather(top, row)), row, n)
+        count = tf.math.unsorted_segment_sum(tf.ones_like(row, tf.float32), row, n)
+        return tf.math.log(total) + top - tf.math.log(count)[:, None]
+
     def compute_loss(self, features, training=False):
         u, i = features['user'], features['item']
         return self.task(self.query_vectors(u, i, training, features.get('context')), self.item_vectors(i),
@@ -172,9 +203,15 @@ class Retrieval:
     def query(self, users) -> np.ndarray:
         "Query vectors of user indices."
         return self.model.query_vectors(tf.constant(np.asarray(users), tf.int32)).numpy()
-    def score(self, users) -> np.ndarray:
-        "Scores of every item for user indices (the evaluation harness's interface)."
-        return self.query(users) @ self.item_vecs.T
+    def score(self, users, max_gaps:int=4096) -> np.ndarray:
+        "Scores of every item for user indices (the evaluation harness's interface); a gap mixture in chunks of at most `max_gaps` gaps."
+        users = np.asarray(users)
+        if not self.model.mixture: return self.query(users) @ self.item_vecs.T
+        gaps = (self.model.histories.numpy()[users] != self.enc.n_items).sum(1) + 1
+        chunk = np.cumsum(gaps) // max_gaps  # consecutive users, about max_gaps gaps per call
+        iv = tf.constant(self.item_vecs)
+        return np.concatenate([self.model.mixture_scores(tf.constant(users[chunk == c], tf.int32), iv).numpy()
+                               for c in np.unique(chunk)]) if len(users) else np.zeros((0, self.enc.n_items), np.float32)
     def recommend(self, user_id, k:int=10, exclude_seen:bool=True) -> pd.DataFrame:
         "The top `k` items (raw ids and scores) for a raw user id, excluding the user's rated items."
         if int(k) < 1: raise ValueError(f"k must be at least 1, got {k}")
@@ -191,11 +228,12 @@ class RetrievalConfig:
     "Parameters of the two-tower model and its training; the defaults won on ml-latest-small's validation split."
     dim:int = 128
     temperature:float = 0.1
-    history_length:int = 200
+    history_length:int|None = None  # items kept per user; None: 200, or for 'around' every rating (at most 2,500) so every gap is scored
     use_user_id:bool = False
     use_features:bool = True
     history_dropout:float = 0.0
-    recent_length:int|None = None  # latest items pooled apart; None: 5 when validation follows training in time, else 0
+    context:str|None = None  # 'latest' items before the target, or items 'around' it; None: 'latest' when validation follows training in time
+    recent_length:int|None = None  # those items (each side, for 'around'), pooled apart; None: 5 latest or 2 around; 0: none
     epochs:int = 20
     batch_size:int = 1024
     learning_rate:float = 0.003
@@ -203,9 +241,9 @@ class RetrievalConfig:
     refit:bool = True
     seed:int = 0
 
-def _dataset(df, batch_size, seed, recent_length=0, n_items=0):
+def _dataset(df, batch_size, seed, recent_length=0, n_items=0, context='latest'):
     cols = {}
-    if recent_length: df, cols['context'] = recent_contexts(df, n_items, recent_length)
+    if recent_length: df, cols['context'] = recent_contexts(df, n_items, recent_length, recent_length if context == 'around' else 0)
     ds = tf.data.Dataset.from_tensor_slices({'user': df.user_idx.to_numpy(np.int32), 'item': df.item_idx.to_numpy(np.int32), **cols})
     return ds.cache().shuffle(len(df), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
@@ -214,8 +252,8 @@ def _build(cfg, data, items, train_df, feats=None):
     nu, ni = data.n_users, data.n_items
     feats = feats or item_features(items, data.enc)
     prob = np.bincount(train_df.item_idx.to_numpy(), minlength=ni) / len(train_df)
-    m = TwoTower(nu, ni, feats, user_histories(train_df, nu, ni, cfg.history_length), prob, cfg.dim, cfg.temperature,
-                 cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length or 0)
+    m = TwoTower(nu, ni, feats, user_histories(train_df, nu, ni, cfg.history_length or 200), prob, cfg.dim, cfg.temperature,
+                 cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length or 0, cfg.context or 'latest')
     m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
     return m, feats
 
@@ -224,10 +262,14 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
     from tqdm.auto import tqdm
     from dataclasses import replace
     cfg = cfg or RetrievalConfig(**kwargs)
-    if cfg.recent_length is None: cfg = replace(cfg, recent_length=5 if follows_in_time(data.fit_part, data.valid) else 0)
+    if cfg.context is None: cfg = replace(cfg, context='latest' if follows_in_time(data.fit_part, data.valid) else 'around')
+    if cfg.recent_length is None: cfg = replace(cfg, recent_length=5 if cfg.context == 'latest' else 2)
+    if cfg.history_length is None:
+        longest = int(data.train.groupby('user_idx').size().max()) if len(data.train) else 1
+        cfg = replace(cfg, history_length=200 if cfg.context == 'latest' or not cfg.recent_length else min(2500, longest))
     model, feats = _build(cfg, data, items, data.fit_part)
     wrapped = Retrieval(model, data.enc, interactions(data.fit_part, data.n_users, data.n_items))
-    ds = _dataset(data.fit_part, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items)
+    ds = _dataset(data.fit_part, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items, cfg.context)
     history, best, best_weights = [], -1.0, None
     bar = tqdm(range(cfg.epochs), desc='retrieval epochs', disable=not progress)
     for epoch in bar:
@@ -243,7 +285,7 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
     model.set_weights(best_weights)
     if cfg.refit:  # all training data, the chosen number of epochs
         model, _ = _build(cfg, data, items, data.train, feats)
-        model.fit(_dataset(data.train, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items), epochs=best_epoch, verbose=0)
+        model.fit(_dataset(data.train, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items, cfg.context), epochs=best_epoch, verbose=0)
     else:
         model.set_history(data.train)
     fitted = Retrieval(model, data.enc, interactions(data.train, data.n_users, data.n_items))
@@ -271,6 +313,9 @@ class _QueryTower(tf.keras.Model):
 def build_index(ret:Retrieval, kind:str='scann', k:int=100, num_leaves:int|None=None, num_leaves_to_search:int|None=None,
                 num_reordering_candidates:int|None=None):
     "A TFRS top-K layer over `ret`'s item vectors (`kind` 'scann' or 'brute_force') that returns k + max-seen candidates."
+    if ret.model.mixture:
+        raise ValueError("a gap-mixture model (context 'around') has one query per gap of a user's timeline, which a top-K index "
+                         "of one query cannot rank: score it with Retrieval.score, serve it with export_retrieval (exact)")
     n = ret.enc.n_items
     depth = min(n, int(k) + int(np.diff(ret.seen.indptr).max()))
     q = _QueryTower(ret.model)
@@ -303,6 +348,9 @@ class _Serving(tf.Module):
     def __init__(self, ret:Retrieval, index, k:int):
         super().__init__()
         self.index, self.k, self.n_items = index, int(k), len(ret.enc.item_ids)
+        if index is None:  # a gap mixture, scored exactly against the catalogue
+            self.two_tower, self.item_vecs = ret.model, tf.constant(ret.item_vecs)
+            self.depth = min(self.n_items, self.k + int(np.diff(ret.seen.indptr).max()))
         self.user_keys = tf.constant(ret.enc.user_ids.astype(np.int64))
         self.item_ids = tf.constant(ret.enc.item_ids.astype(np.int64))
         s = ret.seen
@@ -313,7 +361,9 @@ class _Serving(tf.Module):
     def serve(self, user_id):
         u = self.table.lookup(user_id)
         known = u >= 0
-        scores, ids = self.index(tf.maximum(u, 0))
+        if self.index is None:
+            scores, ids = tf.math.top_k(self.two_tower.mixture_scores(tf.maximum(u, 0), self.item_vecs), k=self.depth)
+        else: scores, ids = self.index(tf.maximum(u, 0))
         rows = tf.gather(self.seen, tf.maximum(u, 0))  # each user's rated items -> a dense (users, catalogue) mask
         mask = tf.scatter_nd(tf.stack([rows.value_rowids(), tf.cast(rows.values, tf.int64)], 1), tf.ones_like(rows.values, tf.int32),
                              tf.stack([tf.shape(u, out_type=tf.int64)[0], tf.constant(self.n_items, tf.int64)]))
@@ -325,8 +375,8 @@ class _Serving(tf.Module):
         return {'item_id': item_id, 'score': tf.where(keep, scores, tf.constant(-np.inf, tf.float32))}
 
 def export_retrieval(ret:Retrieval, path, kind:str='scann', k:int=10, **index_kwargs) -> Path:
-    "Write a SavedModel whose `serving_default(user_id)` returns the top `k` unseen raw item ids and scores."
-    index = build_index(ret, kind, k, **index_kwargs)
+    "Write a SavedModel whose `serving_default(user_id)` returns the top `k` unseen raw item ids and scores (a gap mixture: exact, whatever `kind`)."
+    index = None if ret.model.mixture else build_index(ret, kind, k, **index_kwargs)
     module = _Serving(ret, index, k)
     path = Path(path)
     opts = tf.saved_model.SaveOptions(namespace_whitelist=['Scann'])
