@@ -201,7 +201,7 @@ class Retrieval:
         "Recompute the item vectors (after training)."
         self.item_vecs = self.model.item_vectors(tf.range(self.enc.n_items)).numpy()
     def query(self, users) -> np.ndarray:
-        "Query vectors of user indices."
+        "Query vectors of user indices (one per user; for a gap-mixture model, the query of the gap after the user's latest rating)."
         return self.model.query_vectors(tf.constant(np.asarray(users), tf.int32)).numpy()
     def score(self, users, max_gaps:int=4096) -> np.ndarray:
         "Scores of every item for user indices (the evaluation harness's interface); a gap mixture in chunks of at most `max_gaps` gaps."
