@@ -67,6 +67,7 @@ class Ranker(tfrs.Model):
         self.head = tf.keras.layers.Dense(2, kernel_initializer='zeros', name='head')  # rating, relevance
         self.candidates = None if candidates is None else tf.constant(candidates, tf.int32)
         self.n_negatives, self.listwise_weight = int(n_negatives), float(listwise_weight)
+        if self.listwise_weight <= 0: self.rel_bias.trainable = self.rel_proj.trainable = False  # no relevance loss: frozen, not 'gradients do not exist' warnings
         self.task = tfrs.tasks.Ranking(loss=tf.keras.losses.MeanSquaredError())
 
     def item_vectors(self, items):

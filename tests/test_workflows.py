@@ -39,6 +39,8 @@ def test_release_uses_oidc_and_uploads_with_the_gate():
     assert not any(k in str(d) for k in ('aws-access-key-id', 'AWS_SECRET_ACCESS_KEY', 'aws-secret-access-key'))
     runs = ' '.join(s.get('run', '') for s in steps(d))
     assert 'make wheel MODEL=runs' in runs and 'recsys publish upload dist' in runs and '--force' not in runs
+    train = [s['run'] for s in steps(d) if 'recsys train' in s.get('run', '')]
+    assert len(train) == 1 and '--protocol leave-last-out' in train[0]  # the protocol the shipped model passes the gate under
     order = [i for i, s in enumerate(steps(d)) if s is aws[0] or 'recsys publish upload' in s.get('run', '')]
     assert order == sorted(order) and len(order) == 2  # credentials before the upload
 
