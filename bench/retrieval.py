@@ -6,12 +6,13 @@
    tf.data, in-batch softmax, no metrics in training steps) and of the TFRS tutorial recipe (string ids through
    StringLookup in every batch, FactorizedTopK metrics over the catalogue in every training step), same data and
    batch size, one epoch each after a warm-up epoch; ours also with the 5-latest-items input that time-ordered
-   splits switch on.
+   splits switch on, and with the 2 items around each rating that random splits switch on.
 2. ScaNN vs brute force on N synthetic candidates of dimension 64 (a mixture of Gaussian clusters, as learned
    embeddings are): a sweep of leaves to search / re-ranked candidates, recall@10 against the exact top 10 and
    queries per second (batches of queries), plotted.
 3. On ml-latest-small with the trained model: ScaNN recall@100 against brute force over every user, and
-   single-user top-10 latency (p50/p99) of Retrieval.recommend and of the exported SavedModel.
+   single-user top-10 latency (p50/p99) of Retrieval.recommend and of the exported SavedModel; then the default
+   gap-mixture model of this random split, served exactly: SavedModel latency for the median and the heaviest user.
 Uses ml-latest-small from --data-dir (default $RECSYS_DATA_DIR or ../shared/data) and says so when absent
 (then synthetic data of the same size).
 """

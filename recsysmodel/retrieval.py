@@ -207,7 +207,7 @@ class Retrieval:
         "Scores of every item for user indices (the evaluation harness's interface); a gap mixture in chunks of at most `max_gaps` gaps."
         users = np.asarray(users)
         if not self.model.mixture: return self.query(users) @ self.item_vecs.T
-        gaps = (self.model.histories.numpy()[users] != self.enc.n_items).sum(1) + 1
+        gaps = (tf.gather(self.model.histories, users).numpy() != self.enc.n_items).sum(1) + 1  # these users' rows only
         chunk = np.cumsum(gaps) // max_gaps  # consecutive users, about max_gaps gaps per call
         iv = tf.constant(self.item_vecs)
         return np.concatenate([self.model.mixture_scores(tf.constant(users[chunk == c], tf.int32), iv).numpy()
