@@ -9,12 +9,13 @@ __all__ = ['cmd_data', 'cmd_evaluate', 'cmd_train', 'cmd_predict', 'cmd_show', '
 import argparse, json, sys
 from . import __version__
 from pathlib import Path
-from .data import DATASETS, DataError, DownloadError, atomic_write, load_movielens, summarize, format_summary
+from .core import RecsysError, DataError, DownloadError, ParameterError, atomic_write, configure_output
+from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, load_movielens, summarize, format_summary
 
 # %% ../nbs/09_cli.ipynb #18ccdb08
 def cmd_data(args) -> int:
     "Load a MovieLens dataset and print its summary."
-    ds = load_movielens(args.dataset, args.data_dir, download=not args.no_download, progress=not args.quiet)
+    ds = load_movielens(args.dataset, args.data_dir, download=not args.no_download, verify=not args.no_verify, progress=not args.quiet)
     s = summarize(ds)
     print(json.dumps(s, indent=2) if args.json else format_summary(s))
     return 0
@@ -22,13 +23,13 @@ def cmd_data(args) -> int:
 # %% ../nbs/09_cli.ipynb #4f092ce4
 def cmd_evaluate(args) -> int:
     "Run an evaluation protocol for the baselines and print (and optionally save) the metrics table."
-    from recsysmodel.evaluation import BASELINES, PROTOCOLS, evaluate, format_table, save_report
+    from recsysmodel.evaluation import BASELINES, evaluate, format_table, save_report
     models = None
     if args.models:
         unknown = [m for m in args.models.split(',') if m not in BASELINES]
-        if unknown: raise DataError(f"unknown model(s) {', '.join(unknown)}; valid: {', '.join(BASELINES)}")
+        if unknown: raise ParameterError(f"unknown model(s) {', '.join(unknown)}; valid: {', '.join(BASELINES)}")
         models = {m: BASELINES[m] for m in args.models.split(',')}
-    ds = load_movielens(args.dataset, args.data_dir, download=not args.no_download, progress=not args.quiet)
+    ds = load_movielens(args.dataset, args.data_dir, download=not args.no_download, verify=not args.no_verify, progress=not args.quiet)
     rep = evaluate(ds, args.protocol, models=models, sample_frac=args.sample_frac, seed=args.seed, progress=not args.quiet)
     print(f"{rep.dataset}, protocol {rep.protocol}: train {rep.sizes['train']:,} (tuning holds out {rep.sizes['valid']:,}), "
           f"test {rep.sizes['test']:,}")
@@ -81,16 +82,25 @@ def cmd_predict(args) -> int:
 # %% ../nbs/09_cli.ipynb #58976535
 def cmd_show(args) -> int:
     "Print a run's summary and its metrics table."
-    from recsysmodel.predict import find_run, verify_run
+    from recsysmodel.runs import MANIFEST, check_manifest, find_run, verify_run
     from recsysmodel.evaluation import format_table
     run = find_run(args.artifacts)
-    m = verify_run(run) if args.verify else json.loads((run/'manifest.json').read_text())
+    if args.verify: m = verify_run(run)
+    else:
+        try: m = check_manifest(json.loads((run/MANIFEST).read_text()), run/MANIFEST)
+        except ValueError as e:
+            if isinstance(e, RecsysError): raise
+            from recsysmodel.core import RunError
+            raise RunError(f"{run/MANIFEST}: not valid JSON ({e})") from None
     if args.json: print(json.dumps(m['metrics'], indent=2)); return 0
     d = m['dataset']
     print(f"run {m['run_id']} ({run})\n{d['name']}: {d['ratings']:,} ratings, {d['users']:,} users, {d['items']:,} items; "
           f"protocol {m['protocol']}; split {m['split']}")
     print('epochs: ' + ', '.join(f"{k} {v['best_epoch']} of {len(m['history'][k])} run" for k, v in m['chosen'].items() if 'best_epoch' in v)
           + f"; seconds: {m['timings']['total']:.0f} in all")
+    s = m['served']
+    print(f"served: {s['model']} (query {s['query']}, index {s['index']}, {s['n_candidates']} candidates, blend weight {s['weight']:g}); "
+          "its figures are the `served` row")
     print(format_table(m['metrics'], [c for c in _COLUMNS if any(c in r for r in m['metrics'].values())]))
     return 0
 
@@ -124,12 +134,14 @@ _EPILOG = """examples:
   RECSYS_DATA_DIR=../shared/data recsys data --no-download --json
   recsys train --epochs 10                      # one training run into runs/<run_id>/
   recsys train -f params.example.yaml --no-track
-  recsys predict --user 20 -k 5                 # from $RECSYS_ARTIFACTS, the bundled run, or runs/latest
+  recsys predict --user 20 -k 5 --artifacts runs # the latest run in runs/ ($RECSYS_ARTIFACTS or the bundled run without it)
+  recsys -v train --epochs 1                    # -v: TensorFlow's own log lines too
 
 environment:
   RECSYS_DATA_DIR   default folder for MovieLens files (<name>/ or <name>.zip)
   RECSYS_CACHE_DIR  where parsed data are cached as Parquet
   RECSYS_ARTIFACTS  the run (or out_dir with a `latest` file) that predict uses
+  RECSYS_LOG_LEVEL  debug, info, warning (default) or error; debug shows TensorFlow's log lines
   MLFLOW_TRACKING_URI  where training runs are tracked (default: sqlite in the out_dir)"""
 
 _PUBLISH_EPILOG = """examples:
@@ -141,8 +153,9 @@ environment:
   AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION   as for the AWS CLI"""
 
 def _command(sub, name, help, description, func, epilog=_EPILOG):
-    "A subcommand parser that runs `func`, with the shared examples as its epilog."
+    "A subcommand parser that runs `func`, with the shared examples as its epilog and a `-v` flag."
     c = sub.add_parser(name, help=help, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument('-v', '--verbose', action='store_true', default=argparse.SUPPRESS, help="show TensorFlow's and the libraries' own log lines")
     c.set_defaults(func=func)
     return c
 
@@ -151,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='recsys', description="recsysmodel: a two-stage movie recommender on MovieLens.",
                                 epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--version', action='version', version=f"recsysmodel {__version__}")
+    p.add_argument('-v', '--verbose', action='store_true', help="show TensorFlow's and the libraries' own log lines")
     sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True)
     d = _command(sub, 'data', "load a MovieLens dataset and print its summary",
                  "Load a MovieLens dataset (validated, cached) and print users, items, ratings, "
@@ -160,21 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"one of {', '.join(DATASETS)} (default: %(default)s)")
     d.add_argument('--data-dir', metavar='DIR', help="folder holding <NAME>/ or <NAME>.zip (default: $RECSYS_DATA_DIR, else a user cache folder)")
     d.add_argument('--no-download', action='store_true', help="fail instead of downloading when the data are absent")
+    d.add_argument('--no-verify', action='store_true', help="accept a local zip that is not GroupLens's (its sha256 differs from the pinned one)")
     d.add_argument('--json', action='store_true', help="print the summary as JSON")
     d.add_argument('--quiet', action='store_true', help="no progress bar")
     e = _command(sub, 'evaluate', "run an evaluation protocol for the baselines and print the metrics table",
                  "Split the dataset by a named protocol (DESIGN.md), tune each baseline on validation, "
-                 "refit, and report full-catalogue metrics: seed and tfrs (random 80/20: top-K accuracy, "
+                 "refit, and report full-catalogue metrics: random-80-20 and tfrs (random 80/20: top-K accuracy, "
                  "hr/recall/ndcg@K, mrr, coverage, rmse/mae), leave-last-out (per user by time), "
                  "rating-90-10 (rmse, mae).",
                  cmd_evaluate)
     e.add_argument('--dataset', default='ml-latest-small', choices=list(DATASETS), metavar='NAME', help="dataset (default: %(default)s)")
     e.add_argument('--data-dir', metavar='DIR', help="folder holding <NAME>/ or <NAME>.zip")
     e.add_argument('--no-download', action='store_true', help="fail instead of downloading when the data are absent")
-    e.add_argument('--protocol', default='seed', choices=['seed', 'tfrs', 'leave-last-out', 'rating-90-10'],
-                   help="evaluation protocol (default: %(default)s)")
+    e.add_argument('--no-verify', action='store_true', help="accept a local zip that is not GroupLens's (its sha256 differs from the pinned one)")
+    e.add_argument('--protocol', default='random-80-20', choices=[*SPLITS, *PROTOCOL_ALIASES], metavar='PROTOCOL',
+                   help=f"evaluation protocol: {', '.join(SPLITS)} (default: %(default)s; the old name seed still works)")
     e.add_argument('--models', metavar='A,B', help="comma-separated subset of most_popular, item_cooccurrence, ease, global_mean, bias")
-    e.add_argument('--sample-frac', type=float, default=1.0, metavar='F', help="seed protocol: share of ratings used (default: 1.0)")
+    e.add_argument('--sample-frac', type=float, default=1.0, metavar='F', help="random-80-20 protocol: share of ratings used (default: 1.0)")
     e.add_argument('--seed', type=int, default=42, help="seed of the random splits (default: 42)")
     e.add_argument('--json', metavar='OUT', help="write the metrics table {model: {metric: value}} as JSON")
     e.add_argument('--report', metavar='DIR', help="write metrics.json, report.json, report.md and plots into DIR")
@@ -192,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                  cmd_predict)
     r.add_argument('--user', type=int, required=True, help="user id (the dataset's own id)")
     r.add_argument('-k', type=int, default=5, help="how many items (default: %(default)s)")
-    r.add_argument('--artifacts', metavar='DIR', help="run folder, or an out_dir with a `latest` file (default: $RECSYS_ARTIFACTS, the bundled run, runs/latest)")
+    r.add_argument('--artifacts', metavar='DIR', help="run folder, or an out_dir with a `latest` file (default: $RECSYS_ARTIFACTS, else the bundled run)")
     r.add_argument('--cold-start', choices=['popular'], help="answer unknown users with the most popular items instead of an error")
     r.add_argument('--json', action='store_true', help="print the rows as JSON")
     w = _command(sub, 'show', "print a run's metrics table beside the baselines",
@@ -232,12 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     "Entry point of the `recsys` console script; returns the exit status."
     args = build_parser().parse_args(argv)
-    from recsysmodel.train import ParameterError
-    from recsysmodel.predict import RunError, UnknownUserError
+    if getattr(args, 'verbose', False): configure_output('debug')
     try: return args.func(args)
     except ParameterError as e:
         print(f"recsys {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except (DataError, FileNotFoundError, DownloadError, RunError, UnknownUserError, ValueError, RuntimeError) as e:
+    except (RecsysError, FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"recsys {args.command}: error: {e}", file=sys.stderr)
         return 1

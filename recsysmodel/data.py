@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #5d93e000
 from __future__ import annotations
-import csv, hashlib, json, os, re, shutil, tempfile, warnings, zipfile, zlib
+import contextlib, csv, hashlib, json, os, re, shutil, tempfile, warnings, zipfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -13,33 +13,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+import scipy.sparse as sp
+from .core import (DataError, ChecksumError, DownloadError, ParameterError, UnknownUserError, UnknownItemError,
+                              as_ids, atomic_write, file_lock, sha256_file)
 
 # %% auto #0
-__all__ = ['GROUPLENS_URL', 'LAYOUTS', 'DATASETS', 'RATING_DTYPES', 'ML100K_GENRES', 'CACHE_VERSION', 'GENRES', 'SPLITS',
-           'DataError', 'ChecksumError', 'DownloadError', 'UnknownIdError', 'DatasetSpec', 'dataset_spec', 'MovieLens',
-           'parse_year', 'sha256_file', 'atomic_write', 'RawSource', 'first_bad_line', 'read_table', 'validate_ratings',
-           'parse_ratings', 'parse_items', 'default_data_dir', 'default_cache_dir', 'file_checksum', 'read_movielens',
-           'fetch_zip', 'download_movielens', 'find_source', 'load_movielens', 'synthetic_movielens', 'write_movielens',
-           'IdEncoding', 'Split', 'seed_split', 'tfrs_split', 'rating_90_10', 'leave_last_out', 'split_ratings',
-           'summarize', 'format_summary', 'plot_ratings']
-
-# %% ../nbs/00_data.ipynb #37519b97
-class DataError(ValueError):
-    "Malformed or unusable input data; the message names the file and, where known, the line and field."
-    def __init__(self, msg:str, path=None, line:int|None=None, field:str|None=None):
-        self.path,self.line,self.field = path,line,field
-        where = ([str(path)] if path is not None else []) + ([f"line {line}"] if line is not None else []) \
-              + ([f"field '{field}'"] if field is not None else [])
-        super().__init__(f"{', '.join(where)}: {msg}" if where else msg)
-
-class ChecksumError(DataError):
-    "A file's sha256 differs from the value it must have."
-
-class DownloadError(OSError):
-    "A download failed before any data could be checked (HTTP error, connection refused, cut short)."
-
-class UnknownIdError(KeyError):
-    "A user or item id that the encoding was not fitted on."
+__all__ = ['GROUPLENS_URL', 'LAYOUTS', 'DATASETS', 'RATING_DTYPES', 'MAX_MEMBER_BYTES', 'MAX_RATIO', 'ML100K_GENRES',
+           'CACHE_VERSION', 'GENRES', 'SPLITS', 'PROTOCOL_ALIASES', 'PROTOCOLS', 'DatasetSpec', 'dataset_spec',
+           'MovieLens', 'parse_year', 'RawSource', 'first_bad_line', 'read_table', 'validate_ratings', 'parse_ratings',
+           'parse_items', 'default_data_dir', 'default_cache_dir', 'file_checksum', 'read_movielens', 'fetch_zip',
+           'download_movielens', 'find_source', 'load_movielens', 'synthetic_movielens', 'write_movielens',
+           'IdEncoding', 'Split', 'random_80_20', 'tfrs_split', 'rating_90_10', 'leave_last_out', 'protocol_name',
+           'split_ratings', 'interactions', 'ProtocolData', 'prepare', 'summarize', 'format_summary', 'plot_ratings']
 
 # %% ../nbs/00_data.ipynb #abdaee44
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens"
@@ -99,36 +84,31 @@ def parse_year(titles) -> pd.Series:
     return pd.to_numeric(years, errors='coerce').astype('Int32')
 
 # %% ../nbs/00_data.ipynb #f055dc81
-def sha256_file(path, chunk:int=1<<22) -> str:
-    "The sha256 hex digest of a file, read in chunks."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while b := f.read(chunk): h.update(b)
-    return h.hexdigest()
+MAX_MEMBER_BYTES = 8 * 2**30  # the largest uncompressed member a zip may declare
+MAX_RATIO = 100               # the largest expansion of a member over 1 MiB
 
-def _umask() -> int:
-    m = os.umask(0); os.umask(m); return m
-
-def atomic_write(path, data:str|bytes):
-    "Write `data` to `path` through a temporary file and a rename: readers see the old file or the new, never half."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as f: f.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files: give the file the permissions open() would
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+def _check_members(z:zipfile.ZipFile, label, max_bytes:int, max_ratio:float):
+    "A `DataError` for the first member whose declared size is over `max_bytes` or expands more than `max_ratio`."
+    for info in z.infolist():
+        if info.file_size > max_bytes:
+            raise DataError(f"zip member {info.filename} declares {info.file_size:,} bytes, more than the {max_bytes:,} "
+                            "allowed (a zip bomb, or not a MovieLens archive)", label)
+        if info.file_size > 2**20 and info.file_size > max_ratio * max(info.compress_size, 1):
+            raise DataError(f"zip member {info.filename} expands {info.file_size / max(info.compress_size, 1):,.0f}x "
+                            f"({info.compress_size:,} -> {info.file_size:,} bytes), more than the {max_ratio:g}x allowed "
+                            "(a zip bomb, or not a MovieLens archive)", label)
 
 class RawSource:
-    "A dataset's raw files: an extracted folder or a GroupLens zip (read in place)."
-    def __init__(self, path, name:str, label=None):
+    "A dataset's raw files: an extracted folder or a GroupLens zip (read in place, sizes bounded)."
+    def __init__(self, path, name:str, label=None, max_member_bytes:int|None=None, max_ratio:float|None=None):
         self.path,self.name = Path(path),name
         self.label_root = Path(label) if label is not None else self.path  # path shown in error messages
         self.is_zip = self.path.is_file()
         if self.is_zip:
             try:
-                with zipfile.ZipFile(self.path) as z: self.members = set(z.namelist())
+                with zipfile.ZipFile(self.path) as z:
+                    self.members = set(z.namelist())
+                    _check_members(z, self.label_root, max_member_bytes or MAX_MEMBER_BYTES, max_ratio or MAX_RATIO)
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 raise DataError(f"corrupt or incomplete zip ({e})", self.label_root) from None
     def label(self, member): return f"{self.label_root}/{member}" if not self.is_zip else f"{self.label_root}:{self.name}/{member}"
@@ -325,7 +305,7 @@ def parse_items(src:RawSource, spec:DatasetSpec) -> pd.DataFrame:
     return items
 
 # %% ../nbs/00_data.ipynb #82358334
-CACHE_VERSION = 1  # bump when parsing changes, to invalidate old cache entries
+CACHE_VERSION = 2  # bump when parsing or the cache layout changes, to invalidate old cache entries
 
 def default_data_dir() -> Path:
     "Where MovieLens files are looked for and downloaded to: `RECSYS_DATA_DIR`, else a per-user cache folder."
@@ -356,16 +336,29 @@ def _cache_key(spec:DatasetSpec, checksums:dict) -> str:
     blob = json.dumps([CACHE_VERSION, spec.name, spec.layout, sorted(checksums.items())]).encode()
     return hashlib.sha256(blob).hexdigest()[:24]
 
-def _read_cache(folder:Path):
+_CACHE_SCHEMA = {'ratings': dict(RATING_DTYPES), 'items': {'item_id': 'int32', 'title': 'object', 'genres': 'object', 'year': 'Int32'}}
+
+def _schema(df:pd.DataFrame) -> dict: return {c: str(t) for c, t in df.dtypes.items()}
+
+def _read_cache(folder:Path, key:str, checksums:dict) -> tuple|None:
+    "The cached (ratings, items) if the entry matches its key, sources, row counts and schema; None if absent; a warning and None if corrupt."
+    if not folder.is_dir(): return None
     try:
+        meta = json.loads((folder/'meta.json').read_text())
+        if meta.get('key') != key or meta.get('source') != checksums: raise ValueError("written for other source files")
         ratings = pq.read_table(folder/'ratings.parquet', memory_map=True).to_pandas(split_blocks=True, self_destruct=True)
         items = pq.read_table(folder/'items.parquet').to_pandas()
-    except (OSError, pa.ArrowException): return None
+        for name, df in (('ratings', ratings), ('items', items)):
+            if len(df) != meta['rows'][name]: raise ValueError(f"{name} has {len(df):,} rows, meta.json says {meta['rows'][name]:,}")
+            if _schema(df) != _CACHE_SCHEMA[name]: raise ValueError(f"{name} columns {_schema(df)} are not {_CACHE_SCHEMA[name]}")
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as e:
+        warnings.warn(f"parsed-data cache entry {folder} is unusable ({e}); rebuilding it from the source")
+        return None
     items['genres'] = pd.Series([list(g) for g in items.genres], index=items.index, dtype=object)
     return ratings, items
 
-def _write_cache(folder:Path, ratings, items):
-    "Write one cache entry atomically; a cache that cannot be written only costs speed."
+def _write_cache(folder:Path, key:str, checksums:dict, ratings, items):
+    "Write one cache entry atomically (replacing an unusable one); a cache that cannot be written only costs speed."
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix='.tmp-'))
@@ -376,24 +369,42 @@ def _write_cache(folder:Path, ratings, items):
         pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), tmp/'ratings.parquet',
                        compression='none', use_dictionary=False)
         pq.write_table(pa.Table.from_pandas(items, preserve_index=False), tmp/'items.parquet')
+        meta = {'format': f'recsysmodel.cache/{CACHE_VERSION}', 'key': key, 'source': checksums,
+                'rows': {'ratings': len(ratings), 'items': len(items)}}
+        (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
+        if folder.exists(): shutil.rmtree(folder)  # an unusable entry (we hold the lock)
         os.replace(tmp, folder)
     except OSError as e:
         if not folder.exists(): warnings.warn(f"parsed-data cache not written ({e})")
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_data.ipynb #6001b3b1
-def read_movielens(spec:DatasetSpec, src:RawSource, cache:bool=True) -> MovieLens:
-    "Load `spec`'s data from the raw source `src`, through the parsed-data cache."
+def _verify_zip(spec:DatasetSpec, src:RawSource, checksums:dict, expected:str|None):
+    "A `ChecksumError` naming both digests when a zip's sha256 is not the pinned (or `expected`) one."
+    want = expected or spec.sha256
+    if not (src.is_zip and want): return
+    got = checksums[f"{spec.name}.zip"]
+    if got != want:
+        raise ChecksumError(f"sha256 {got} does not match the pinned {want} of the GroupLens {spec.name}.zip; "
+                            "pass verify=False (recsys --no-verify) to load a zip of your own", src.label_root)
+
+def read_movielens(spec:DatasetSpec, src:RawSource, cache:bool=True, verify:bool=True, sha256:str|None=None) -> MovieLens:
+    "Load `spec`'s data from the raw source `src` (a zip checked against its pinned sha256 if `verify`), through the parsed-data cache."
     checksums = src.checksums(spec.files, memo=cache)
-    folder = default_cache_dir() / f"{spec.name}-{_cache_key(spec, checksums)}"
-    hit = _read_cache(folder) if cache and folder.is_dir() else None
+    if verify: _verify_zip(spec, src, checksums, sha256)
+    key = _cache_key(spec, checksums)
+    folder = default_cache_dir() / f"{spec.name}-{key}"
+    hit = _read_cache(folder, key, checksums) if cache else None
     if hit is not None: return MovieLens(*hit, name=spec.name, checksums=checksums)
-    ratings, items = parse_ratings(src, spec), parse_items(src, spec)
-    known = np.zeros(max(int(items.item_id.max()), int(ratings.item_id.max())) + 1, bool)
-    known[items.item_id.to_numpy()] = True
-    _fail_at(~known[ratings.item_id.to_numpy()], src.label(spec.files[0]), 2 if spec.layout == 'csv' else 1, None,
-             lambda i: f"item {ratings.item_id.iat[i]} is not in {spec.files[1]}")
-    if cache: _write_cache(folder, ratings, items)
+    with (file_lock(default_cache_dir()/f".{folder.name}.lock") if cache else contextlib.nullcontext()):
+        if cache and folder.is_dir() and (hit := _read_cache(folder, key, checksums)) is not None:  # built while we waited
+            return MovieLens(*hit, name=spec.name, checksums=checksums)
+        ratings, items = parse_ratings(src, spec), parse_items(src, spec)
+        known = np.zeros(max(int(items.item_id.max()), int(ratings.item_id.max())) + 1, bool)
+        known[items.item_id.to_numpy()] = True
+        _fail_at(~known[ratings.item_id.to_numpy()], src.label(spec.files[0]), 2 if spec.layout == 'csv' else 1, None,
+                 lambda i: f"item {ratings.item_id.iat[i]} is not in {spec.files[1]}")
+        if cache: _write_cache(folder, key, checksums, ratings, items)
     return MovieLens(ratings, items, name=spec.name, checksums=checksums)
 
 # %% ../nbs/00_data.ipynb #406c88ce
@@ -464,7 +475,8 @@ def load_movielens(name:str="ml-latest-small", # one of `DATASETS`
                    data_dir=None,  # folder holding `<name>/` or `<name>.zip`; default `RECSYS_DATA_DIR`, else a user cache
                    download:bool=True,  # download the GroupLens zip when neither is there
                    *, url:str|None=None,  # download from here instead of GroupLens (a mirror)
-                   sha256:str|None=None,  # expected sha256 of that download (default: the pinned one)
+                   sha256:str|None=None,  # expected sha256 of that download or local zip (default: the pinned one)
+                   verify:bool=True,  # check a local zip against that sha256 (False: a zip of your own)
                    cache:bool=True,  # use the parsed-data cache
                    progress:bool=True  # show a progress bar while downloading
                   ) -> MovieLens:
@@ -472,16 +484,19 @@ def load_movielens(name:str="ml-latest-small", # one of `DATASETS`
     spec = dataset_spec(name)
     data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     path = find_source(name, data_dir)
-    if path is not None: return read_movielens(spec, RawSource(path, name), cache)
+    if path is not None: return read_movielens(spec, RawSource(path, name), cache, verify, sha256)
     if not download:
         raise FileNotFoundError(f"{name}: found neither {data_dir/name}/ nor {data_dir/name}.zip (searched {data_dir}); "
                                 "put the GroupLens zip or its folder there, or pass download=True")
     created = not data_dir.exists()
     tmp = None
     try:
-        tmp = fetch_zip(spec, data_dir, url, sha256, progress)
-        ds = read_movielens(spec, RawSource(tmp, name, label=data_dir/f"{name}.zip"), cache)
-        os.replace(tmp, data_dir/f"{name}.zip")
+        with file_lock(default_cache_dir()/f".download-{name}.lock"):  # one download at a time per dataset
+            path = find_source(name, data_dir)  # another process may have downloaded it while we waited
+            if path is not None: return read_movielens(spec, RawSource(path, name), cache, verify, sha256)
+            tmp = fetch_zip(spec, data_dir, url, sha256, progress)
+            ds = read_movielens(spec, RawSource(tmp, name, label=data_dir/f"{name}.zip"), cache, verify=False)  # fetch_zip checked it
+            os.replace(tmp, data_dir/f"{name}.zip")
         return ds
     except BaseException:
         if tmp is not None: tmp.unlink(missing_ok=True)
@@ -637,7 +652,8 @@ def _dense(known:np.ndarray) -> bool:
     return len(known) > 0 and 0 <= known[0] and known[-1] <= 4 * len(known) + 1_000_000
 
 def _lookup(known:np.ndarray, raw, kind:str) -> np.ndarray:
-    raw = np.asarray(raw)
+    raw = np.asarray(raw) if not isinstance(raw, np.ndarray) else raw
+    if raw.dtype.kind not in 'iu' and raw.size: raw = as_ids(raw, kind)  # floats, bools, strings, huge ints: a clear error
     if raw.size == 0: return np.zeros(raw.shape, np.int32)
     if _dense(known) and raw.min() >= 0 and raw.max() <= known[-1]:  # one gather instead of a binary search per id
         table = np.full(int(known[-1]) + 1, -1, np.int32); table[known] = np.arange(len(known), dtype=np.int32)
@@ -646,7 +662,9 @@ def _lookup(known:np.ndarray, raw, kind:str) -> np.ndarray:
     else:
         pos = np.searchsorted(known, raw).clip(0, len(known) - 1)
         bad = known[pos] != raw
-    if bad.any(): raise UnknownIdError(f"unknown {kind} id {raw[bad].flat[0]} ({int(bad.sum())} unknown of {raw.size})")
+    if bad.any():
+        err = UnknownUserError if kind == 'user' else UnknownItemError
+        raise err(f"unknown {kind} id {raw[bad].flat[0]} ({int(bad.sum())} unknown of {raw.size})")
     return pos.astype(np.int32, copy=False)
 
 def _unique_ids(ids:np.ndarray) -> np.ndarray:
@@ -703,9 +721,9 @@ def _random_split(ratings, frac, seed, train_share):
     n = int(len(shuffled) * train_share)
     return Split(shuffled.iloc[:n], shuffled.iloc[:0], shuffled.iloc[n:])
 
-def seed_split(ratings:pd.DataFrame, frac:float=1.0, seed:int=42) -> Split:
-    "The seed protocol: a random `frac` of the ratings (pandas shuffle, `random_state=seed`), first 80 % train."
-    if not 0 < frac <= 1: raise ValueError(f"frac must be in (0, 1], got {frac}")
+def random_80_20(ratings:pd.DataFrame, frac:float=1.0, seed:int=42) -> Split:
+    "The random-80-20 protocol: a random `frac` of the ratings (pandas shuffle, `random_state=seed`), first 80 % train."
+    if not 0 < frac <= 1: raise ParameterError(f"frac must be in (0, 1], got {frac}")
     return _random_split(ratings, frac, seed, 0.8)
 
 def tfrs_split(ratings:pd.DataFrame, seed:int=42) -> Split:
@@ -725,12 +743,71 @@ def leave_last_out(ratings:pd.DataFrame) -> Split:
     test, valid = eligible & (from_end == 0), eligible & (from_end == 1)
     return Split(r[~(test | valid)], r[valid], r[test])
 
-SPLITS = {'seed': seed_split, 'tfrs': tfrs_split, 'leave-last-out': leave_last_out, 'rating-90-10': rating_90_10}
+SPLITS = {'random-80-20': random_80_20, 'tfrs': tfrs_split, 'leave-last-out': leave_last_out, 'rating-90-10': rating_90_10}
+PROTOCOL_ALIASES = {'seed': 'random-80-20'}  # old names, accepted with a warning
+_warned = set()
+
+def protocol_name(protocol:str) -> str:
+    "The canonical name of `protocol` (an old alias warns once); a `ParameterError` listing the valid names if unknown."
+    if protocol in PROTOCOL_ALIASES:
+        new = PROTOCOL_ALIASES[protocol]
+        if protocol not in _warned:
+            _warned.add(protocol)
+            warnings.warn(f"protocol {protocol!r} is now called {new!r}; the old name will go in a later version", FutureWarning, stacklevel=3)
+        return new
+    if protocol not in SPLITS: raise ParameterError(f"unknown protocol {protocol!r}; valid: {', '.join(SPLITS)}")
+    return protocol
 
 def split_ratings(ratings:pd.DataFrame, protocol:str, **kwargs) -> Split:
     "The split of the named evaluation `protocol` (one of `SPLITS`)."
-    if protocol not in SPLITS: raise ValueError(f"unknown protocol {protocol!r}; valid: {', '.join(SPLITS)}")
-    return SPLITS[protocol](ratings, **kwargs)
+    return SPLITS[protocol_name(protocol)](ratings, **kwargs)
+
+# %% ../nbs/00_data.ipynb #184bf1a2
+PROTOCOLS = {  # what each protocol measures
+    'random-80-20': dict(topn=True, rating=True, accuracy=True),
+    'tfrs': dict(topn=True, rating=True, accuracy=True),
+    'leave-last-out': dict(topn=True, rating=False, accuracy=False),
+    'rating-90-10': dict(topn=False, rating=True, accuracy=False),
+}
+
+def interactions(df:pd.DataFrame, n_users:int, n_items:int) -> sp.csr_matrix:
+    "The binary user x item matrix (float32 CSR) of the (user_idx, item_idx) pairs in `df`."
+    m = sp.csr_matrix((np.ones(len(df), np.float32), (df.user_idx.to_numpy(), df.item_idx.to_numpy())),
+                      shape=(n_users, n_items))
+    m.sum_duplicates(); m.data[:] = 1
+    return m
+
+@dataclass
+class ProtocolData:
+    "One protocol's split of a dataset, encoded: tune on (fit_part, valid), fit on train, test on test."
+    dataset:str
+    protocol:str
+    enc:IdEncoding
+    fit_part:pd.DataFrame  # what tuning fits on
+    valid:pd.DataFrame     # what tuning is scored on
+    train:pd.DataFrame     # the final fit: fit_part and valid together
+    test:pd.DataFrame
+    @property
+    def n_users(self): return self.enc.n_users
+    @property
+    def n_items(self): return self.enc.n_items
+    @property
+    def seen(self) -> sp.csr_matrix:
+        "The training interactions, excluded from the test ranking."
+        if not hasattr(self, '_seen'): self._seen = interactions(self.train, self.n_users, self.n_items)
+        return self._seen
+
+def prepare(ds:MovieLens, protocol:str='random-80-20', sample_frac:float=1.0, seed:int=42) -> ProtocolData:
+    "Encode `ds` and split it by `protocol`; protocols without a validation part hold out 10 % of train for tuning."
+    protocol = protocol_name(protocol)
+    enc = IdEncoding.fit(ds)
+    kw = {'random-80-20': dict(frac=sample_frac, seed=seed), 'tfrs': dict(seed=seed), 'rating-90-10': dict(seed=seed)}.get(protocol, {})
+    train, valid, test = split_ratings(enc.encode(ds.ratings), protocol, **kw)
+    if len(valid): fit_part, train = train, pd.concat([train, valid])
+    else:
+        valid = train.sample(frac=0.1, random_state=seed)
+        fit_part = train.drop(valid.index)
+    return ProtocolData(ds.name, protocol, enc, fit_part, valid, train, test)
 
 # %% ../nbs/00_data.ipynb #6e8052af
 def summarize(ds:MovieLens) -> dict:

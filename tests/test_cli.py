@@ -81,5 +81,5 @@ def test_evaluate_writes_the_metrics_table_and_report(tmp_path):
 def test_evaluate_rejects_unknown_models_and_protocols(tmp_path, small):
     write_movielens(small, tmp_path, 'ml-1m')
     r = recsys('evaluate', '--dataset', 'ml-1m', '--data-dir', tmp_path, '--models', 'svd,ease')
-    assert r.returncode == 1 and 'unknown model(s) svd' in r.stderr
+    assert r.returncode == 2 and 'unknown model(s) svd' in r.stderr
     assert recsys('evaluate', '--protocol', 'random').returncode == 2

@@ -103,7 +103,7 @@ def test_zip_with_bad_crc(tmp_path, small):
     data = bytearray(z.read_bytes()); i = data.index(b'userId') + 200
     data[i:i + 1] = b'7' if data[i:i + 1] != b'7' else b'8'
     z.write_bytes(bytes(data))
-    with pytest.raises(DataError, match='corrupt zip member'): load_movielens('ml-latest-small', tmp_path/'data', download=False)
+    with pytest.raises(DataError, match='corrupt zip member'): load_movielens('ml-latest-small', tmp_path/'data', download=False, verify=False)
 
 def test_zip_missing_member(tmp_path, small):
     write_movielens(small, tmp_path/'src', 'ml-latest-small')
@@ -127,7 +127,7 @@ def test_folder_wins_over_zip(tmp_path, small):
     shutil.move(tmp_path/'z'/'ml-latest-small.zip', tmp_path/'ml-latest-small.zip')
     assert len(load_movielens('ml-latest-small', tmp_path, download=False).ratings) == len(small.ratings)
     shutil.rmtree(tmp_path/'ml-latest-small')
-    assert len(load_movielens('ml-latest-small', tmp_path, download=False).ratings) == len(other.ratings)
+    assert len(load_movielens('ml-latest-small', tmp_path, download=False, verify=False).ratings) == len(other.ratings)
 
 def test_env_data_dir(tmp_path, small, monkeypatch):
     write_movielens(small, tmp_path, 'ml-1m')
@@ -203,7 +203,7 @@ def test_download_good_zip(tmp_path, small, server, capsys):
     assert sorted(p.name for p in data.iterdir()) == ['ml-latest-small.zip']  # no .part file left
     assert rd.sha256_file(data/'ml-latest-small.zip') == server.sha['/good.zip']
     assert 'ml-latest-small.zip' in capsys.readouterr().err  # the progress bar
-    load_movielens('ml-latest-small', data, url=server.url + '/good.zip')  # present now: no second download
+    load_movielens('ml-latest-small', data, url=server.url + '/good.zip', sha256=server.sha['/good.zip'])  # present now: no second download
     assert server.hits == ['/good.zip']
 
 def test_download_movielens_function(tmp_path, server):
@@ -264,10 +264,102 @@ def test_real_ml_latest_small(tmp_path):
 
 def test_atomic_write_gives_files_the_permissions_open_would(tmp_path):
     import os
-    from recsysmodel.data import atomic_write
+    from recsysmodel.core import atomic_write
     old = os.umask(0o022)
     try:
         atomic_write(tmp_path/'a.json', '{}')
         with open(tmp_path/'b.json', 'w') as f: f.write('{}')
     finally: os.umask(old)
     assert (tmp_path/'a.json').stat().st_mode & 0o777 == (tmp_path/'b.json').stat().st_mode & 0o777 == 0o644
+
+# ---------------------------------------------------------------- untrusted zips, local checksums, the cache, concurrency
+
+def test_local_zip_is_checked_against_the_pinned_sha256(tmp_path, small):
+    "A zip already on disk is held to the same pinned sha256 as a download; the error names both digests."
+    z = _zip_of(small, tmp_path, 'ml-1m')
+    mine = rd.sha256_file(z)
+    with pytest.raises(ChecksumError) as e: load_movielens('ml-1m', z.parent, download=False)
+    assert mine in str(e.value) and rd.DATASETS['ml-1m'].sha256 in str(e.value) and 'verify=False' in str(e.value)
+    assert len(load_movielens('ml-1m', z.parent, download=False, verify=False).ratings) == len(small.ratings)
+    assert len(load_movielens('ml-1m', z.parent, download=False, sha256=mine).ratings) == len(small.ratings)
+
+def test_cli_no_verify_flag(tmp_path, small, isolated_env):
+    import subprocess, sys
+    z = _zip_of(small, tmp_path, 'ml-1m')
+    recsys = [str(Path(sys.executable).parent/'recsys'), 'data', '--dataset', 'ml-1m', '--data-dir', str(z.parent), '--no-download']
+    env = {**os.environ, 'RECSYS_CACHE_DIR': str(isolated_env)}
+    r = subprocess.run(recsys, capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and 'does not match the pinned' in r.stderr and 'Traceback' not in r.stderr
+    r = subprocess.run(recsys + ['--no-verify'], capture_output=True, text=True, env=env)
+    assert r.returncode == 0 and f"{len(small.ratings):,} ratings" in r.stdout
+
+ZIP_BOMB = """
+import resource, sys, zipfile
+from recsysmodel.data import load_movielens, DataError
+try: load_movielens('ml-latest-small', sys.argv[1], download=False, verify=False)
+except DataError as e: print('refused:', e)
+print('maxrss_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+def test_zip_bomb_is_refused_in_bounded_memory(tmp_path):
+    "A member declaring 1 GiB of zeros (1 MB compressed) is a DataError before anything is decompressed."
+    import subprocess, sys, zlib
+    z = tmp_path/'ml-latest-small.zip'
+    with zipfile.ZipFile(z, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as f:
+        f.writestr('ml-latest-small/movies.csv', 'movieId,title,genres\n1,A (1999),Drama\n')
+        with f.open('ml-latest-small/ratings.csv', 'w', force_zip64=True) as m:
+            chunk = b'0' * (1 << 24)
+            for _ in range(64): m.write(chunk)  # 1 GiB of '0', deflated to about 1 MB
+    assert z.stat().st_size < 5_000_000
+    r = subprocess.run([sys.executable, '-c', ZIP_BOMB, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert 'refused:' in r.stdout and 'ml-latest-small/ratings.csv expands' in r.stdout, r.stdout + r.stderr[-2000:]
+    rss = int(r.stdout.split('maxrss_mb')[1])
+    assert rss < 900, f"{rss} MB resident: the member was decompressed"  # python + pandas + pyarrow alone take ~200 MB
+
+def test_corrupt_cache_entry_is_rebuilt_not_trusted(tmp_path, small, isolated_env):
+    write_movielens(small, tmp_path, 'ml-1m')
+    first = load_movielens('ml-1m', tmp_path, download=False)
+    entry, = [p for p in isolated_env.glob('ml-1m-*') if p.is_dir()]
+    (entry/'ratings.parquet').write_bytes(b'PAR1 not really parquet PAR1')
+    with pytest.warns(UserWarning, match='is unusable'):
+        again = load_movielens('ml-1m', tmp_path, download=False)
+    pd.testing.assert_frame_equal(again.ratings, first.ratings)
+    import pyarrow.parquet as pq
+    import json
+    meta = json.loads((entry/'meta.json').read_text())
+    assert pq.read_metadata(entry/'ratings.parquet').num_rows == meta['rows']['ratings'] == len(small.ratings)
+    # a valid Parquet file of the wrong shape (a renamed column) is caught by the schema check
+    t = pq.read_table(entry/'ratings.parquet'); pq.write_table(t.rename_columns(['uid', 'item_id', 'rating', 'timestamp']), entry/'ratings.parquet')
+    with pytest.warns(UserWarning, match='columns'):
+        pd.testing.assert_frame_equal(load_movielens('ml-1m', tmp_path, download=False).ratings, first.ratings)
+
+FIRST_LOAD = """
+import sys, time
+import recsysmodel.data as rd
+parse = rd.parse_ratings
+def counted(*a, **kw):
+    print('parsed', flush=True); return parse(*a, **kw)
+rd.parse_ratings = counted
+from recsysmodel.data import load_movielens
+t0 = float(sys.argv[2])
+while time.time() < t0: time.sleep(0.001)  # both processes start together
+ds = load_movielens('ml-1m', sys.argv[1], download=False)
+print(len(ds.ratings))
+"""
+
+def test_concurrent_first_loads_share_one_cache_entry(tmp_path, isolated_env):
+    "Two processes loading the same dataset for the first time: both succeed, one builds the entry, no temporary folders remain."
+    import subprocess, sys, time
+    big = rd.synthetic_movielens(2_000, 1_000, 200_000, seed=3, integer_ratings=True)
+    write_movielens(big, tmp_path, 'ml-1m')
+    env = {**os.environ, 'RECSYS_CACHE_DIR': str(isolated_env)}
+    start = time.time() + 3
+    ps = [subprocess.Popen([sys.executable, '-c', FIRST_LOAD, str(tmp_path), str(start)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in ps]
+    assert [p.returncode for p in ps] == [0, 0], [o[1][-2000:] for o in outs]
+    assert sorted(o[0].split()[-1] for o in outs) == [str(len(big.ratings))] * 2
+    assert sum(o[0].split().count('parsed') for o in outs) == 1  # the second waited for the first's entry instead of parsing again
+    assert not any('unusable' in o[1] or 'not written' in o[1] for o in outs), [o[1][-1000:] for o in outs]
+    assert len([p for p in isolated_env.glob('ml-1m-*') if p.is_dir()]) == 1
+    assert not list(isolated_env.glob('.tmp-*'))

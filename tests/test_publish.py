@@ -86,12 +86,12 @@ def test_gate_refuses_a_regressed_model_and_force_is_recorded(index, tmp_path):
     m = wheel_manifest(whl)
     assert m['run_id'] == run.name
     better = json.loads(json.dumps(m)); better['run_id'] = 'published-before'
-    better['metrics']['two_stage']['ndcg@10'] += 0.1; better['metrics']['ranking']['rmse'] -= 0.1
+    better['metrics']['served']['ndcg@10'] += 0.1; better['metrics']['ranking']['rmse'] -= 0.1
     import boto3
     from botocore.stub import Stubber
     c = boto3.client('codeartifact', region_name='eu-west-1', aws_access_key_id='x', aws_secret_access_key='x')
     with Stubber(c), pytest.raises(QualityGateError) as e: upload([whl], client=c, previous=better)  # refused before any AWS call
-    assert '| previous | two_stage | ndcg@10 |' in str(e.value) and '| previous | ranking | rmse |' in str(e.value)
+    assert '| previous | served | ndcg@10 |' in str(e.value) and '| previous | ranking | rmse |' in str(e.value)
     c, s = stubbed(index[0])
     with s: rec = upload([whl], client=c, previous=better, force=True)
     assert rec['forced'] is True and rec['gate'][whl.name]['previous_run_id'] == 'published-before'

@@ -6,8 +6,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-ENV = {**os.environ, 'TF_USE_LEGACY_KERAS': '1', 'MPLBACKEND': 'Agg', 'TF_CPP_MIN_LOG_LEVEL': '2'}
-ENV.pop('IN_TEST', None); ENV.pop('MLFLOW_TRACKING_URI', None)
+ENV = {**os.environ, 'TF_USE_LEGACY_KERAS': '1', 'MPLBACKEND': 'Agg'}
+for k in ('IN_TEST', 'MLFLOW_TRACKING_URI', 'TF_CPP_MIN_LOG_LEVEL', 'RECSYS_LOG_LEVEL'): ENV.pop(k, None)
 
 def papermill(*args, env=None, cwd=None):
     return subprocess.run([str(BIN/'papermill'), str(ROOT/'nbs'/'03_train.ipynb'), *map(str, args)], capture_output=True,
@@ -16,7 +16,7 @@ def papermill(*args, env=None, cwd=None):
 def test_papermill_run_with_params_file_writes_one_complete_tracked_run(tmp_path):
     (tmp_path/'params.yaml').write_text("dataset: synthetic\nepochs: 3\nn_candidates: 40\nprogress: false\n")
     store = f"sqlite:///{tmp_path/'tracking.db'}"
-    r = papermill('out.ipynb', '-f', 'params.yaml', '-p', 'epochs', 1, '-p', 'out_dir', tmp_path/'runs',
+    r = papermill('out.ipynb', '--inject-output-path', '-f', 'params.yaml', '-p', 'epochs', 1, '-p', 'out_dir', tmp_path/'runs',
                   env={'MLFLOW_TRACKING_URI': store}, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     runs = tmp_path/'runs'
@@ -25,21 +25,34 @@ def test_papermill_run_with_params_file_writes_one_complete_tracked_run(tmp_path
     # the command line wins over the file, the file over the notebook's defaults
     assert (m['params']['epochs'], m['params']['n_candidates'], m['params']['dataset']) == (1, 40, 'synthetic')
     assert [p.name for p in runs.iterdir() if p.name.startswith('.tmp-')] == []
-    # the executed notebook is in the run (found from papermill's command line) and shows the injected parameters
+    # the executed notebook is in the run (papermill --inject-output-path told it where) and shows the injected parameters
     nb = json.loads((run/'notebook.ipynb').read_text())
     injected = [c for c in nb['cells'] if 'injected-parameters' in c['metadata'].get('tags', [])]
     assert len(injected) == 1 and 'epochs = 1' in ''.join(injected[0]['source'])
     assert m['notebook'] == 'notebook.ipynb' and 'notebook.ipynb' in m['files']
-    # metrics: every model beside every baseline of the seed protocol
-    assert {'retrieval', 'two_stage', 'ranking', 'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'} == set(m['metrics'])
+    # metrics: every model, the served one included, beside every baseline of the random-80-20 protocol
+    assert {'retrieval', 'two_stage', 'served', 'ranking', 'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'} == set(m['metrics'])
+    assert m['protocol'] == 'random-80-20' and m['schema_version'] == 2
     assert list(m['dataset']['fingerprint']) == ['synthetic_movielens(n_users=300, n_items=400, n_ratings=15000, seed=42)']
-    # MLflow: the tracking URI from the environment received the run, nothing went to a local store
-    assert m['mlflow']['tracking_uri'] == store and not (runs/'mlflow.db').exists()
+    # MLflow: the tracking URI from the environment received the run, nothing went to a local store; the manifest
+    # names the store without its local path
+    assert m['mlflow']['tracking_uri'] == 'sqlite:<local path omitted>' and not (runs/'mlflow.db').exists()
+    assert str(tmp_path) not in (run/'manifest.json').read_text()
     from mlflow import MlflowClient
     c = MlflowClient(tracking_uri=store)
     got = c.get_run(m['mlflow']['run_id'])
     assert got.info.status == 'FINISHED' and got.data.tags['recsysmodel.run_id'] == m['run_id']
     assert got.data.metrics['ranking.rmse'] == pytest.approx(m['metrics']['ranking']['rmse'])
+    # quiet: no TensorFlow C++ log lines (CUDA probing, NodeDef notices) in what papermill printed
+    assert not any(s in r.stderr for s in ('cuInit', 'NodeDef', 'oneDNN', 'cuda_')), r.stderr[-3000:]
+
+def test_papermill_without_inject_output_path_keeps_no_notebook(tmp_path):
+    r = papermill('out.ipynb', '-p', 'dataset', 'synthetic', '-p', 'epochs', 1, '-p', 'out_dir', tmp_path/'runs', '-p', 'track', False,
+                  '-p', 'baselines', False, '-p', 'progress', False, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    run = tmp_path/'runs'/(tmp_path/'runs'/'latest').read_text().strip()
+    m = json.loads((run/'manifest.json').read_text())
+    assert m['notebook'] is None and 'notebook.ipynb' not in m['files'] and not (run/'notebook.ipynb').exists()
 
 def test_bad_parameter_stops_before_any_work(tmp_path):
     r = papermill('out.ipynb', '-p', 'epochs', 'ten', '-p', 'out_dir', tmp_path/'runs', cwd=tmp_path)
@@ -73,5 +86,5 @@ def test_killed_run_leaves_previous_runs_and_latest_untouched(tmp_path):
     assert (out/'latest').read_text().strip() == first['run_id']
     assert {q.name: q.stat().st_mtime_ns for q in out.iterdir() if not q.name.startswith('.tmp-')} == before
     assert len(list(out.glob('.tmp-*'))) == 1  # the killed run's temporary folder: never a run, never `latest`
-    from recsysmodel.predict import find_run
+    from recsysmodel.runs import find_run
     assert find_run(out).name == first['run_id']
