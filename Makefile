@@ -3,11 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 # TFRS needs Keras 2: set before TensorFlow is first imported, in every process (papermill kernels too).
+# (recsysmodel.core sets it too, and keeps TensorFlow's C++ logs quiet unless RECSYS_LOG_LEVEL=debug.)
 export TF_USE_LEGACY_KERAS := 1
 export MPLBACKEND := Agg
-export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install test demo bench readme wheel clean help
+.PHONY: install test demo bench readme docs wheel clean help
 help:
 	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
 	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
@@ -15,14 +15,17 @@ help:
 	@echo "              table beside the baselines (RECSYS_DATA_DIR=DIR to use local MovieLens files)"
 	@echo "make bench    run the benchmarks in bench/ (writes bench/results/*.json)"
 	@echo "make readme   regenerate README.md from nbs/index.ipynb"
+	@echo "make docs     process every notebook into a docs page (_proc/); renders the site where Quarto is installed"
 	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl (MODEL=runs/<id> bundles that run)"
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
 $(VENV)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --quiet -e ".[dev]"  # -qq: errors only (no backend or index-config warnings)
+	@# papermill's kernels: no "running over TCP without encryption" warning (a local kernel; nothing to act on)
+	@mkdir -p $(VENV)/etc/ipython && echo "c.IPKernelApp.log_level = 'ERROR'" > $(VENV)/etc/ipython/ipython_kernel_config.py
 	touch $@
 
 test: install
@@ -36,7 +39,7 @@ EPOCHS ?= 3
 DEMO_OUT ?= runs
 demo: install
 	@mkdir -p $(DEMO_OUT)
-	$(BIN)/papermill nbs/03_train.ipynb $(DEMO_OUT)/03_train.executed.ipynb -p dataset ml-latest-small -p epochs $(EPOCHS) -p out_dir $(DEMO_OUT)
+	$(BIN)/papermill --inject-output-path nbs/03_train.ipynb $(DEMO_OUT)/03_train.executed.ipynb -p dataset ml-latest-small -p epochs $(EPOCHS) -p out_dir $(DEMO_OUT)
 	$(BIN)/recsys predict --user 20 -k 5 --artifacts $(DEMO_OUT)
 	$(BIN)/recsys show --artifacts $(DEMO_OUT)
 
@@ -48,6 +51,9 @@ bench: install
 
 readme: install
 	$(BIN)/python tools/readme.py
+
+docs: install
+	$(BIN)/python tools/docs.py
 
 wheel: install
 	$(BIN)/python tools/build_wheel.py $(if $(MODEL),--model $(MODEL))

@@ -4,17 +4,20 @@
 
 Loads a training run with `Recommender.load` (checksums verified; load time reported) and measures, after warm-up:
 1. warm `recommend(user_id, k=10)` latency for one user (p50/p99 over --repeats calls, users drawn at random) —
-   retrieval SavedModel (ScaNN index) -> ranking SavedModel -> blend -> top-k with titles;
-2. `recommend_batch` throughput (users/s) over every user of the run, in batches of 256.
+   retrieval SavedModel -> ranking SavedModel -> blend -> top-k with titles;
+2. `recommend_batch` throughput (users/s) over every user of the run (in the run's memory-bounded chunks), and the
+   process's peak resident memory.
 The run defaults to the latest under --out-dir (default runs/); without one, a run is trained first on ml-latest-small
 from --data-dir (default $RECSYS_DATA_DIR or ../shared/data; synthetic data of the same size when absent, and the JSON
 says which) with --epochs epochs.
 """
 import argparse, json, os, platform, sys, tempfile, time
 from pathlib import Path
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1'); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+import resource
 import numpy as np
-from recsysmodel.predict import Recommender, find_run
+from recsysmodel.predict import Recommender
+from recsysmodel.runs import latest_run
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,10 +35,12 @@ def main(argv=None):
     p.add_argument('--out-dir', default='runs')
     p.add_argument('--data-dir', default=os.environ.get('RECSYS_DATA_DIR', str(HERE.parent.parent / 'shared' / 'data')))
     p.add_argument('--epochs', type=int, default=3)
+    p.add_argument('--protocol', default='random-80-20', help='protocol of a run trained here (default: %(default)s)')
+    p.add_argument('--query', default='gap-mixture', help='retrieval query of a run trained here (default: %(default)s)')
+    p.add_argument('--index', default='brute_force', help='served index of a run trained here (default: %(default)s)')
     p.add_argument('--repeats', type=int, default=1000, help='latency calls')
     p.add_argument('--out', default=str(HERE / 'results' / 'predict.json'))
     a = p.parse_args(argv)
-    from recsysmodel.train import latest_run
     run = Path(a.run) if a.run else latest_run(a.out_dir)
     if run is None:
         from recsysmodel.data import find_source
@@ -43,7 +48,8 @@ def main(argv=None):
         have = find_source('ml-latest-small', a.data_dir) is not None
         if not have: print(f"ml-latest-small not found in {a.data_dir}: training on synthetic data", file=sys.stderr)
         run = run_training(dataset='ml-latest-small' if have else 'synthetic', data_dir=a.data_dir, download=False, epochs=a.epochs,
-                           out_dir=tempfile.mkdtemp(), track=False, baselines=False, progress=False)
+                           protocol=a.protocol, query=a.query, index=a.index, out_dir=tempfile.mkdtemp(), track=False,
+                           baselines=False, progress=False)
     t = time.perf_counter(); rec = Recommender.load(run); load_s = time.perf_counter() - t
     rng = np.random.default_rng(0)
     users = rng.choice(rec.user_ids, 256).tolist()
@@ -52,9 +58,11 @@ def main(argv=None):
     t = time.perf_counter(); out = rec.recommend_batch(rec.user_ids, 10); secs = time.perf_counter() - t
     m = rec.manifest
     res = {'run': m['run_id'], 'dataset': m['dataset']['name'], 'catalogue_items': m['dataset']['items'], 'users': len(rec.user_ids),
-           'index': m['params']['index'], 'n_candidates': m['params']['n_candidates'], 'load_seconds': round(load_s, 2),
+           'served': m['served'], 'load_seconds': round(load_s, 2),
            'recommend_k10_latency': single, 'target_p50_ms': 5.0,
-           'batch': {'users': len(rec.user_ids), 'rows': len(out), 'seconds': round(secs, 3), 'users_per_s': round(len(rec.user_ids) / secs, 1)},
+           'batch': {'users': len(rec.user_ids), 'rows': len(out), 'seconds': round(secs, 3), 'users_per_s': round(len(rec.user_ids) / secs, 1),
+                     'users_per_model_call': rec.served.batch_users},
+           'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
            'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'command': 'python bench/predict.py ' + ' '.join(argv or sys.argv[1:])}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2) + '\n')

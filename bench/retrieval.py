@@ -5,28 +5,27 @@
 1. Training throughput (ratings/s) of recsysmodel's two-tower pipeline (integer ids prepared once, cached
    tf.data, in-batch softmax, no metrics in training steps) and of the TFRS tutorial recipe (string ids through
    StringLookup in every batch, FactorizedTopK metrics over the catalogue in every training step), same data and
-   batch size, one epoch each after a warm-up epoch; ours also with the 5-latest-items input that time-ordered
-   splits switch on, and with the 2 items around each rating that random splits switch on.
+   batch size, one epoch each after a warm-up epoch; ours with each query mode (`query='history'`, `'latest'`: the
+   5 latest items pooled apart, `'gap-mixture'`: the 2 items around each rating).
 2. ScaNN vs brute force on N synthetic candidates of dimension 64 (a mixture of Gaussian clusters, as learned
    embeddings are): a sweep of leaves to search / re-ranked candidates, recall@10 against the exact top 10 and
    queries per second (batches of queries), plotted.
-3. On ml-latest-small with the trained model: ScaNN recall@100 against brute force over every user, and
-   single-user top-10 latency (p50/p99) of Retrieval.recommend and of the exported SavedModel; then the default
+3. On ml-latest-small with a trained `query='history'` model: ScaNN recall@100 against brute force over every user,
+   and single-user top-10 latency (p50/p99) of Retrieval.recommend and of the exported SavedModel; then the default
    gap-mixture model of this random split, served exactly: SavedModel latency for the median and the heaviest user.
 Uses ml-latest-small from --data-dir (default $RECSYS_DATA_DIR or ../shared/data) and says so when absent
 (then synthetic data of the same size).
 """
 import argparse, json, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
-os.environ.setdefault('TF_USE_LEGACY_KERAS', '1'); os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
 import scann  # noqa: F401  (ScaNN ops for the SavedModel)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
-from recsysmodel.data import load_movielens, find_source, synthetic_movielens
-from recsysmodel.evaluation import prepare
-from recsysmodel.retrieval import (RetrievalConfig, Retrieval, _build, _dataset, build_index, export_retrieval,
-                                   query_index, train_retrieval)
+from recsysmodel.data import load_movielens, find_source, prepare, synthetic_movielens
+from recsysmodel.retrieval import (RetrievalConfig, build_two_tower, build_index, export_retrieval, query_index,
+                                   train_retrieval, training_dataset)
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,10 +51,10 @@ def tutorial_throughput(train, items, batch_size, epochs=2):
     t = time.perf_counter(); m.fit(ds, epochs=epochs - 1, verbose=0); secs = time.perf_counter() - t
     return len(train) * (epochs - 1) / secs
 
-def ours_throughput(data, items, batch_size, epochs=2, recent_length=0, context='latest'):
-    cfg = RetrievalConfig(batch_size=batch_size, recent_length=recent_length, context=context)
-    m, _ = _build(cfg, data, items, data.train)
-    ds = _dataset(data.train, batch_size, 0, recent_length, data.n_items, context)
+def ours_throughput(data, items, batch_size, epochs=2, query='history'):
+    cfg = RetrievalConfig(query=query, batch_size=batch_size).resolved(data.train)
+    m, _ = build_two_tower(cfg, data, items, data.train)
+    ds = training_dataset(cfg, data.train, data.n_items)
     m.fit(ds, epochs=1, verbose=0)
     t = time.perf_counter(); m.fit(ds, epochs=epochs - 1, verbose=0); secs = time.perf_counter() - t
     return len(data.train) * (epochs - 1) / secs
@@ -113,13 +112,13 @@ def main():
     else:
         print(f"ml-latest-small not found in {a.data_dir}: using synthetic data of its size", file=sys.stderr)
         ds, source = synthetic_movielens(610, 9742, 100_836, seed=0), 'synthetic (ml-latest-small size)'
-    data = prepare(ds, 'seed')
+    data = prepare(ds, 'random-80-20')
     res = {'benchmark': 'retrieval', 'command': 'python bench/retrieval.py ' + ' '.join(sys.argv[1:]), 'data': source,
            'machine': {'cpus': os.cpu_count(), 'python': platform.python_version(), 'tensorflow': tf.__version__}}
     print('training throughput...', file=sys.stderr)
     ours, tut = ours_throughput(data, ds.items, a.batch_size), tutorial_throughput(ds.ratings.iloc[data.train.index], ds.items, a.batch_size)
-    recent = ours_throughput(data, ds.items, a.batch_size, recent_length=5)
-    around = ours_throughput(data, ds.items, a.batch_size, recent_length=2, context='around')
+    recent = ours_throughput(data, ds.items, a.batch_size, query='latest')
+    around = ours_throughput(data, ds.items, a.batch_size, query='gap-mixture')
     res['training'] = {'batch_size': a.batch_size, 'ratings': len(data.train), 'ours_ratings_per_s': ours,
                        'tutorial_ratings_per_s': tut, 'speedup': ours / tut, 'target_speedup': 5,
                        'ours_with_5_latest_items_ratings_per_s': recent, 'ours_with_2_items_around_ratings_per_s': around}
@@ -129,7 +128,7 @@ def main():
     ok = [p for p in res['ann']['sweep'] if p['recall@10'] >= 0.95]
     res['ann']['best_at_recall_0.95'] = max(ok, key=lambda p: p['qps']) if ok else None
     print('trained model on the real catalogue...', file=sys.stderr)
-    ret, hist = train_retrieval(data, ds.items, progress=False, recent_length=0)  # one query vector per user: indexable
+    ret, hist = train_retrieval(data, ds.items, progress=False, query='history')  # one query vector per user: indexable
     users = np.arange(data.n_users)
     exact, _ = query_index(ret, build_index(ret, 'brute_force', k=100), users, k=100)
     approx, _ = query_index(ret, build_index(ret, 'scann', k=100), users, k=100)
@@ -144,7 +143,7 @@ def main():
     res['latency_top10']['target_p50_ms'] = 2
     print('gap-mixture model (the default on this random split), served exactly...', file=sys.stderr)
     mix, _ = train_retrieval(data, ds.items, progress=False)
-    f = tf.saved_model.load(str(export_retrieval(mix, Path(tempfile.mkdtemp())/'mixture', k=10))).signatures['serving_default']
+    f = tf.saved_model.load(str(export_retrieval(mix, Path(tempfile.mkdtemp())/'mixture', kind='brute_force', k=10))).signatures['serving_default']
     n_rated = data.train.groupby('user_idx').size()
     for name, ui in (('median_user', int((n_rated - n_rated.median()).abs().idxmin())), ('heaviest_user', int(n_rated.idxmax()))):
         uid = tf.constant([int(data.enc.user_ids[ui])], tf.int64)

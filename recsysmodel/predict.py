@@ -116,4 +116,4 @@ def predict(user_id, k:int=5, artifacts=None, cold_start:str|None=None) -> tuple
     run = find_run(artifacts).resolve()
     if run not in _LOADED: _LOADED[run] = Recommender.load(run)
     rec = _LOADED[run].recommend(user_id, k, cold_start=cold_start)
-    return rec.title.tolist(), rec.score.round(4).tolist()
+    return rec.title.tolist(), rec.score.astype(np.float64).round(4).tolist()

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['rated_histories', 'user_features', 'Ranker', 'Ranking', 'RankingConfig', 'retrieved_candidates', 'build_ranker',
-           'train_ranking', 'standardise', 'blend', 'TwoStage', 'ranking_module', 'export_ranking']
+           'rating_dataset', 'train_ranking', 'standardise', 'blend', 'TwoStage', 'ranking_module', 'export_ranking']
 
 # %% ../nbs/02_ranking.ipynb #cbe218d6
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -200,7 +200,8 @@ def build_ranker(cfg:RankingConfig, data:ProtocolData, items:pd.DataFrame, df:pd
     m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
     return m, feats
 
-def _dataset(df, batch_size, seed):
+def rating_dataset(df:pd.DataFrame, batch_size:int, seed:int) -> tf.data.Dataset:
+    "The cached, shuffled, batched (user, item, rating) training examples of `df`."
     cols = {'user': df.user_idx.to_numpy(np.int32), 'item': df.item_idx.to_numpy(np.int32), 'rating': df.rating.to_numpy(np.float32)}
     return tf.data.Dataset.from_tensor_slices(cols).cache().shuffle(len(df), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
@@ -219,11 +220,11 @@ def train_ranking(data:ProtocolData, items:pd.DataFrame, cfg:RankingConfig|None=
     wrapped = Ranking(model, data.enc, rng)
     v = data.valid
     validate = lambda: rating_metrics(v.rating, wrapped.predict(v.user_idx.to_numpy(), v.item_idx.to_numpy()))
-    fit = fit_early_stopping(model, _dataset(data.fit_part, cfg.batch_size, cfg.seed), validate, cfg.epochs, cfg.patience,
+    fit = fit_early_stopping(model, rating_dataset(data.fit_part, cfg.batch_size, cfg.seed), validate, cfg.epochs, cfg.patience,
                              'rmse', 'min', progress=progress, desc='ranking epochs')
     if cfg.refit:
         model, _ = build_ranker(cfg, data, items, data.train, feats, cands.get('train'))
-        model.fit(_dataset(data.train, cfg.batch_size, cfg.seed), epochs=fit.best_epoch, verbose=0)
+        model.fit(rating_dataset(data.train, cfg.batch_size, cfg.seed), epochs=fit.best_epoch, verbose=0)
     else:  # the best epoch's weights (restored by the loop), with the histories and features of all training data
         H, R = rated_histories(data.train, data.n_users, data.n_items, cfg.history_length)
         model.H.assign(H); model.R.assign(R); model.ufeat.assign(user_features(data.train, data.n_users))

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['N_YEAR_BUCKETS', 'QUERY_MODES', 'INDEX_KINDS', 'ItemFeatures', 'item_features', 'user_histories', 'recent_contexts',
-           'follows_in_time', 'TwoTower', 'Retrieval', 'RetrievalConfig', 'build_two_tower', 'train_retrieval',
-           'build_index', 'query_index', 'serving_module', 'save_serving', 'export_retrieval']
+           'follows_in_time', 'TwoTower', 'Retrieval', 'RetrievalConfig', 'training_dataset', 'build_two_tower',
+           'train_retrieval', 'build_index', 'query_index', 'serving_module', 'save_serving', 'export_retrieval']
 
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -263,11 +263,12 @@ class RetrievalConfig:
         "What `recent_contexts` and the towers call the mode: items 'around' a gap, or the 'latest'."
         return 'around' if self.query == 'gap-mixture' else 'latest'
 
-def _dataset(df, batch_size, seed, recent_length=0, n_items=0, context='latest'):
+def training_dataset(cfg:RetrievalConfig, df:pd.DataFrame, n_items:int) -> tf.data.Dataset:
+    "The cached, shuffled, batched training examples of `df` for a resolved `cfg` (with each row's nearby items when the query pools them)."
     cols = {}
-    if recent_length: df, cols['context'] = recent_contexts(df, n_items, recent_length, recent_length if context == 'around' else 0)
+    if cfg.recent_length: df, cols['context'] = recent_contexts(df, n_items, cfg.recent_length, cfg.recent_length if cfg.context == 'around' else 0)
     ds = tf.data.Dataset.from_tensor_slices({'user': df.user_idx.to_numpy(np.int32), 'item': df.item_idx.to_numpy(np.int32), **cols})
-    return ds.cache().shuffle(len(df), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return ds.cache().shuffle(len(df), seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size).prefetch(tf.data.AUTOTUNE)
 
 def build_two_tower(cfg:RetrievalConfig, data:ProtocolData, items:pd.DataFrame, train_df:pd.DataFrame, feats:ItemFeatures|None=None) -> tuple:
     "An untrained, compiled `TwoTower` for a resolved `cfg`, its histories from `train_df`, and the item features."
@@ -292,11 +293,11 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
         wrapped.refresh()
         v = evaluate_topn(wrapped, data.valid, wrapped.seen, ks=(10, 100), accuracy=False).metrics
         return {'hr@10': v['hr@10'], 'hr@100': v['hr@100']}
-    fit = fit_early_stopping(model, _dataset(data.fit_part, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items, cfg.context),
+    fit = fit_early_stopping(model, training_dataset(cfg, data.fit_part, data.n_items),
                              validate, cfg.epochs, cfg.patience, 'hr@10', 'max', progress=progress, desc='retrieval epochs')
     if cfg.refit:  # all training data, the chosen number of epochs
         model, _ = build_two_tower(cfg, data, items, data.train, feats)
-        model.fit(_dataset(data.train, cfg.batch_size, cfg.seed, cfg.recent_length, data.n_items, cfg.context), epochs=fit.best_epoch, verbose=0)
+        model.fit(training_dataset(cfg, data.train, data.n_items), epochs=fit.best_epoch, verbose=0)
     else:
         model.set_history(data.train)
     return Retrieval(model, data.enc, interactions(data.train, data.n_users, data.n_items), cfg, fit.best_epoch), fit.history

@@ -15,7 +15,7 @@ from .ranking import blend
 # %% auto #0
 __all__ = ['FORMAT', 'SCHEMA_VERSION', 'MANIFEST', 'FILES', 'MODELS', 'REQUIRED', 'SERVED_KEYS', 'check_manifest', 'redact_uri',
            'public_manifest', 'file_checksums', 'write_manifest', 'bundled_run', 'latest_run', 'find_run', 'verify_run',
-           'ServedModel', 'harness_scorer', 'LoadedRun', 'serving_batch', 'load_run']
+           'copy_run', 'ServedModel', 'harness_scorer', 'LoadedRun', 'serving_batch', 'load_run']
 
 # %% ../nbs/02b_runs.ipynb #8242af14
 FORMAT, SCHEMA_VERSION = 'recsysmodel.run', 2
@@ -171,7 +171,19 @@ def verify_run(run_dir, copy_to=None) -> dict:
     if copy_to is not None: (Path(copy_to)/MANIFEST).write_text(json.dumps(m))
     return m
 
-# %% ../nbs/02b_runs.ipynb #213eb6fb
+# %% ../nbs/02b_runs.ipynb #943a2594
+def copy_run(run_dir, dest) -> dict:
+    "Copy the verified files of `run_dir` into the new folder `dest` with its public manifest; returns that manifest."
+    dest = Path(dest)
+    if dest.exists(): raise RunError(f"{dest} already exists: copy a run into a new folder")
+    try:
+        m = public_manifest(verify_run(run_dir, copy_to=dest))
+        atomic_write(dest/MANIFEST, json.dumps(m, indent=2, default=_json_default))
+    except BaseException:
+        shutil.rmtree(dest, ignore_errors=True); raise
+    return m
+
+# %% ../nbs/02b_runs.ipynb #5cdd3b85
 class ServedModel:
     "Retrieval's top `n_candidates` unrated items of each user, ordered by `blend` of retrieval score and predicted rating."
     def __init__(self, retrieve, rank, weight:float, n_candidates:int, batch_users:int=256):
@@ -210,7 +222,7 @@ def harness_scorer(served:ServedModel, enc) -> object:
             return out
     return _Scorer()
 
-# %% ../nbs/02b_runs.ipynb #9908ae50
+# %% ../nbs/02b_runs.ipynb #e1e312c6
 @dataclass
 class LoadedRun:
     "A verified run in memory: its manifest, item table, known user ids, popularity list and the `ServedModel`."
