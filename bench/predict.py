@@ -5,8 +5,10 @@
 Loads a training run with `Recommender.load` (checksums verified; load time reported) and measures, after warm-up:
 1. warm `recommend(user_id, k=10)` latency for one user (p50/p99 over --repeats calls, users drawn at random) —
    retrieval SavedModel -> ranking SavedModel -> blend -> top-k with titles;
-2. `recommend_batch` throughput (users/s) over every user of the run (in the run's memory-bounded chunks), and the
-   process's peak resident memory.
+2. the peak resident memory that `recommend_batch` of the 16 heaviest users adds (a gap-mixture run scores every gap
+   of each user's timeline against the whole catalogue: 2.4 GB on ml-latest-small before users were served in
+   memory-bounded chunks, measured with /tmp/exp/batch_mem.py);
+3. `recommend_batch` throughput (users/s) over every user of the run, and the process's peak resident memory.
 The run defaults to the latest under --out-dir (default runs/); without one, a run is trained first on ml-latest-small
 from --data-dir (default $RECSYS_DATA_DIR or ../shared/data; synthetic data of the same size when absent, and the JSON
 says which) with --epochs epochs.
@@ -16,6 +18,7 @@ from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import resource
 import numpy as np
+from recsysmodel.data import find_source, load_movielens
 from recsysmodel.predict import Recommender
 from recsysmodel.runs import latest_run
 
@@ -43,7 +46,6 @@ def main(argv=None):
     a = p.parse_args(argv)
     run = Path(a.run) if a.run else latest_run(a.out_dir)
     if run is None:
-        from recsysmodel.data import find_source
         from recsysmodel.train import run_training
         have = find_source('ml-latest-small', a.data_dir) is not None
         if not have: print(f"ml-latest-small not found in {a.data_dir}: training on synthetic data", file=sys.stderr)
@@ -51,6 +53,14 @@ def main(argv=None):
                            protocol=a.protocol, query=a.query, index=a.index, out_dir=tempfile.mkdtemp(), track=False,
                            baselines=False, progress=False)
     t = time.perf_counter(); rec = Recommender.load(run); load_s = time.perf_counter() - t
+    heavy = None
+    if rec.manifest['dataset']['name'] == 'ml-latest-small' and find_source('ml-latest-small', a.data_dir):
+        counts = load_movielens('ml-latest-small', a.data_dir, download=False).ratings.user_id.value_counts()
+        heavy = counts.index[:16].to_numpy()
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t = time.perf_counter(); rec.recommend_batch(heavy, 10); heavy_s = time.perf_counter() - t
+        heavy = {'users': 16, 'most_ratings': int(counts.iloc[0]), 'seconds': round(heavy_s, 2),
+                 'peak_rss_growth_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss0)}
     rng = np.random.default_rng(0)
     users = rng.choice(rec.user_ids, 256).tolist()
     single = percentiles(lambda u: rec.recommend(u, 10), users, a.repeats)
@@ -62,7 +72,7 @@ def main(argv=None):
            'recommend_k10_latency': single, 'target_p50_ms': 5.0,
            'batch': {'users': len(rec.user_ids), 'rows': len(out), 'seconds': round(secs, 3), 'users_per_s': round(len(rec.user_ids) / secs, 1),
                      'users_per_model_call': rec.served.batch_users},
-           'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+           'heaviest_users_batch': heavy, 'peak_rss_mb': round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
            'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'command': 'python bench/predict.py ' + ' '.join(argv or sys.argv[1:])}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(res, indent=2) + '\n')

@@ -336,9 +336,12 @@ def _cache_key(spec:DatasetSpec, checksums:dict) -> str:
     blob = json.dumps([CACHE_VERSION, spec.name, spec.layout, sorted(checksums.items())]).encode()
     return hashlib.sha256(blob).hexdigest()[:24]
 
-_CACHE_SCHEMA = {'ratings': dict(RATING_DTYPES), 'items': {'item_id': 'int32', 'title': 'object', 'genres': 'object', 'year': 'Int32'}}
+_CACHE_COLUMNS = {'ratings': {'user_id': 'int32', 'item_id': 'int32', 'rating': 'float', 'timestamp': 'int64'},
+                  'items': {'item_id': 'int32', 'title': None, 'genres': None, 'year': 'int32'}}  # None: any type
 
-def _schema(df:pd.DataFrame) -> dict: return {c: str(t) for c, t in df.dtypes.items()}
+def _schema(t:pa.Table) -> dict:
+    "Column name -> Arrow type (list item names left out: Parquet renames them on the way back)."
+    return {f.name: re.sub(r"<(item|element): ", "<", str(f.type)) for f in t.schema}
 
 def _read_cache(folder:Path, key:str, checksums:dict) -> tuple|None:
     "The cached (ratings, items) if the entry matches its key, sources, row counts and schema; None if absent; a warning and None if corrupt."
@@ -346,13 +349,17 @@ def _read_cache(folder:Path, key:str, checksums:dict) -> tuple|None:
     try:
         meta = json.loads((folder/'meta.json').read_text())
         if meta.get('key') != key or meta.get('source') != checksums: raise ValueError("written for other source files")
-        ratings = pq.read_table(folder/'ratings.parquet', memory_map=True).to_pandas(split_blocks=True, self_destruct=True)
-        items = pq.read_table(folder/'items.parquet').to_pandas()
-        for name, df in (('ratings', ratings), ('items', items)):
-            if len(df) != meta['rows'][name]: raise ValueError(f"{name} has {len(df):,} rows, meta.json says {meta['rows'][name]:,}")
-            if _schema(df) != _CACHE_SCHEMA[name]: raise ValueError(f"{name} columns {_schema(df)} are not {_CACHE_SCHEMA[name]}")
+        tables = {'ratings': pq.read_table(folder/'ratings.parquet', memory_map=True), 'items': pq.read_table(folder/'items.parquet')}
+        for name, t in tables.items():
+            if t.num_rows != meta['rows'][name]: raise ValueError(f"{name} has {t.num_rows:,} rows, meta.json says {meta['rows'][name]:,}")
+            want, got = _CACHE_COLUMNS[name], _schema(t)
+            if list(got) != list(want) or any(w is not None and got[c] != w for c, w in want.items()) or got != meta['schema'][name]:
+                raise ValueError(f"{name} columns {got} are not {meta['schema'][name]}")
+        ratings = tables['ratings'].to_pandas(split_blocks=True, self_destruct=True)
+        items = tables['items'].to_pandas()
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as e:
-        warnings.warn(f"parsed-data cache entry {folder} is unusable ({e}); rebuilding it from the source")
+        why = f"meta.json lacks {e} (written by an older version?)" if isinstance(e, KeyError) else e
+        warnings.warn(f"parsed-data cache entry {folder} is unusable ({why}); rebuilding it from the source")
         return None
     items['genres'] = pd.Series([list(g) for g in items.genres], index=items.index, dtype=object)
     return ratings, items
@@ -366,11 +373,11 @@ def _write_cache(folder:Path, key:str, checksums:dict, ratings, items):
         warnings.warn(f"parsed-data cache not written ({e})"); return
     try:
         # plain, uncompressed columns: the fastest to write and to read back for these int/float columns
-        pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), tmp/'ratings.parquet',
-                       compression='none', use_dictionary=False)
-        pq.write_table(pa.Table.from_pandas(items, preserve_index=False), tmp/'items.parquet')
+        tables = {'ratings': pa.Table.from_pandas(ratings, preserve_index=False), 'items': pa.Table.from_pandas(items, preserve_index=False)}
+        pq.write_table(tables['ratings'], tmp/'ratings.parquet', compression='none', use_dictionary=False)
+        pq.write_table(tables['items'], tmp/'items.parquet')
         meta = {'format': f'recsysmodel.cache/{CACHE_VERSION}', 'key': key, 'source': checksums,
-                'rows': {'ratings': len(ratings), 'items': len(items)}}
+                'rows': {n: t.num_rows for n, t in tables.items()}, 'schema': {n: _schema(t) for n, t in tables.items()}}
         (tmp/'meta.json').write_text(json.dumps(meta, indent=1))
         if folder.exists(): shutil.rmtree(folder)  # an unusable entry (we hold the lock)
         os.replace(tmp, folder)
@@ -379,6 +386,14 @@ def _write_cache(folder:Path, key:str, checksums:dict, ratings, items):
     finally: shutil.rmtree(tmp, ignore_errors=True)
 
 # %% ../nbs/00_data.ipynb #6001b3b1
+@contextlib.contextmanager
+def _cache_lock(name:str):
+    "A lock file in the cache folder; none when the folder cannot be written (then nothing is cached either)."
+    try: cm = file_lock(default_cache_dir()/name); cm.__enter__()
+    except OSError: yield; return
+    try: yield
+    finally: cm.__exit__(None, None, None)
+
 def _verify_zip(spec:DatasetSpec, src:RawSource, checksums:dict, expected:str|None):
     "A `ChecksumError` naming both digests when a zip's sha256 is not the pinned (or `expected`) one."
     want = expected or spec.sha256
@@ -396,7 +411,7 @@ def read_movielens(spec:DatasetSpec, src:RawSource, cache:bool=True, verify:bool
     folder = default_cache_dir() / f"{spec.name}-{key}"
     hit = _read_cache(folder, key, checksums) if cache else None
     if hit is not None: return MovieLens(*hit, name=spec.name, checksums=checksums)
-    with (file_lock(default_cache_dir()/f".{folder.name}.lock") if cache else contextlib.nullcontext()):
+    with (_cache_lock(f".{folder.name}.lock") if cache else contextlib.nullcontext()):
         if cache and folder.is_dir() and (hit := _read_cache(folder, key, checksums)) is not None:  # built while we waited
             return MovieLens(*hit, name=spec.name, checksums=checksums)
         ratings, items = parse_ratings(src, spec), parse_items(src, spec)
@@ -491,7 +506,7 @@ def load_movielens(name:str="ml-latest-small", # one of `DATASETS`
     created = not data_dir.exists()
     tmp = None
     try:
-        with file_lock(default_cache_dir()/f".download-{name}.lock"):  # one download at a time per dataset
+        with _cache_lock(f".download-{name}.lock"):  # one download at a time per dataset
             path = find_source(name, data_dir)  # another process may have downloaded it while we waited
             if path is not None: return read_movielens(spec, RawSource(path, name), cache, verify, sha256)
             tmp = fetch_zip(spec, data_dir, url, sha256, progress)

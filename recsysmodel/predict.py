@@ -87,7 +87,7 @@ class Recommender:
         if not known.all() and cold_start != 'popular':
             bad = users[~known]
             raise UnknownUserError(f"unknown user(s) {', '.join(map(str, bad[:10]))}{' ...' if len(bad) > 10 else ''}; pass cold_start='popular'")
-        frames, batch = [], self.served.batch_users
+        frames, batch = [], 256  # frames of 256 users; the models get the served model's own chunks
         for s in range(0, len(users), batch):
             chunk, kn = users[s:s + batch], known[s:s + batch]
             pos = np.arange(s, s + len(chunk))

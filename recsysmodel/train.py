@@ -8,7 +8,7 @@ __all__ = ['PARAMETERS', 'DEFAULTS', 'QUERIES', 'INDEXES', 'VERSIONED', 'params_
            'Tracker', 'Run', 'load_data', 'train_models', 'serving_models', 'evaluate_models', 'plot_training',
            'export_models', 'finish', 'abort', 'as_loaded', 'run_training']
 
-# %% ../nbs/02c_train.ipynb #baca3f3b
+# %% ../nbs/02c_train.ipynb #7ed944db
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
 import datetime as dt, hashlib, json, os, platform, re, shutil, time, uuid
 from pathlib import Path
@@ -17,7 +17,7 @@ import pandas as pd
 from .core import ParameterError, atomic_write, file_lock
 from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, MovieLens, ProtocolData, load_movielens, prepare, protocol_name, synthetic_movielens
 from .evaluation import PROTOCOLS, Report, evaluate, format_table, save_report, score_model
-from .runs import MODELS, FILES, LoadedRun, ServedModel, harness_scorer, latest_run, public_manifest, write_manifest
+from .runs import MODELS, FILES, LoadedRun, ServedModel, harness_scorer, latest_run, public_manifest, serving_plan, write_manifest
 
 # %% ../nbs/02c_train.ipynb #dd85e1e2
 PARAMETERS = {  # name: (default, type, help)
@@ -246,7 +246,7 @@ class Run:
     def _timed(self, name, t0): self.timings[name] = round(time.perf_counter() - t0, 3)
     def __repr__(self): return f"Run({self.run_id!r}, {'finished at ' + str(self.path) if self.path else 'in ' + str(self.tmp)})"
 
-# %% ../nbs/02c_train.ipynb #b433b484
+# %% ../nbs/02c_train.ipynb #3ac34faa
 def load_data(run:Run) -> Run:
     "Load the dataset, split it by the run's protocol and write the item table, id encoding and popularity list."
     t0, p = time.perf_counter(), run.params
@@ -258,6 +258,8 @@ def load_data(run:Run) -> Run:
     top = np.argsort(-counts, kind='stable')[:1000]
     run.popular = {'item_id': run.data.enc.item_id(top).tolist(), 'count': counts[top].tolist()}
     atomic_write(run.tmp/FILES['popular'], json.dumps(run.popular))
+    served = np.bincount(run.data.enc.user_index(run.ds.ratings.user_id.to_numpy()), minlength=run.data.n_users)
+    atomic_write(run.tmp/FILES['users'], json.dumps({'ratings': served.tolist()}))  # each user's ratings, the served history
     run._timed('load_data', t0)
     return run
 
@@ -285,7 +287,7 @@ def train_models(run:Run) -> Run:
 
 Run.train_models = train_models
 
-# %% ../nbs/02c_train.ipynb #2141f22f
+# %% ../nbs/02c_train.ipynb #464e9b12
 def serving_models(run:Run, index=None) -> tuple:
     "The retrieval and ranking modules that serve the run's models with their current histories (`index`: reuse one)."
     from recsysmodel.retrieval import serving_module
@@ -305,7 +307,10 @@ def evaluate_models(run:Run) -> Run:
     metrics, recs = dict(base.metrics) if base else {}, dict(base.rec_counts) if base else {}
     ret_module, rank_module = serving_models(run)
     run._index = getattr(ret_module, 'index', None)  # the export reuses it: the served row is the exported index's
-    run.served = ServedModel(ret_module.serve, rank_module.serve, p['blend_weight'], p['n_candidates'])
+    d = run.data
+    plan = serving_plan(p['query'], run.retrieval.config.history_length, d.n_items, d.enc.user_ids,
+                        np.bincount(d.train.user_idx.to_numpy(), minlength=d.n_users))  # the evaluated history: training data
+    run.served = ServedModel(ret_module.serve, rank_module.serve, p['blend_weight'], p['n_candidates'], **plan)
     models = ([('retrieval', run.retrieval, 'topn'), ('two_stage', run.two_stage, 'topn')] if what['topn'] else []) + \
              ([('ranking', run.ranking, 'rating')] if what['rating'] else []) + \
              ([('served', harness_scorer(run.served, run.data.enc), 'topn')] if what['topn'] else [])
@@ -318,7 +323,6 @@ def evaluate_models(run:Run) -> Run:
         if res.rec_counts is not None: recs[name] = res.rec_counts
     run._timed('evaluate_models', t0)
     run.metrics = metrics
-    d = run.data
     run.report = Report(d.dataset, d.protocol, metrics, {**(base.params if base else {}), **{m: run.chosen.get(m, {}) for m, _, _ in models}},
                         {**(base.timings if base else {}), **seconds},
                         {'train': len(d.train), 'valid': len(d.valid), 'test': len(d.test)}, recs,

@@ -65,7 +65,7 @@ def test_evaluate_writes_the_metrics_table_and_report(tmp_path):
     from recsysmodel.data import synthetic_movielens
     write_movielens(synthetic_movielens(80, 150, 3_000, seed=4), tmp_path, 'ml-latest-small')
     out, rep = tmp_path/'m.json', tmp_path/'report'
-    r = recsys('evaluate', '--data-dir', tmp_path, '--protocol', 'seed', '--json', out, '--report', rep, '--quiet')
+    r = recsys('evaluate', '--data-dir', tmp_path, '--protocol', 'random-80-20', '--json', out, '--report', rep, '--quiet')
     assert r.returncode == 0, r.stderr
     table = json.loads(out.read_text())
     assert set(table) == {'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'}
@@ -77,6 +77,33 @@ def test_evaluate_writes_the_metrics_table_and_report(tmp_path):
     assert f"{table['ease']['hr@10']:.4f}" in row  # the printed table is the written one
     assert json.loads((rep/'metrics.json').read_text()) == table
     assert (rep/'popularity_bias.png').stat().st_size > 5_000 and 'ease' in (rep/'report.md').read_text()
+
+def test_old_protocol_name_still_works_and_says_so(tmp_path, small):
+    write_movielens(small, tmp_path, 'ml-1m')
+    r = recsys('evaluate', '--dataset', 'ml-1m', '--data-dir', tmp_path, '--protocol', 'seed', '--models', 'most_popular', '--quiet')
+    assert r.returncode == 0 and 'protocol random-80-20' in r.stdout
+    assert "protocol 'seed' is now called 'random-80-20'" in r.stderr
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    from recsysmodel.train import run_training
+    return run_training(dataset='synthetic', epochs=1, out_dir=str(tmp_path_factory.mktemp('runs')), track=False, progress=False, baselines=False)
+
+def test_quiet_by_default_verbose_on_request(run):
+    "No TensorFlow/CUDA log lines on a CPU machine unless asked for with -v (the second half shows the first could fail)."
+    env = {k: v for k, v in os.environ.items() if k not in ('TF_CPP_MIN_LOG_LEVEL', 'RECSYS_LOG_LEVEL')}
+    user = json.loads((run/'encoding.json').read_text())['user_ids'][0]
+    quiet = subprocess.run([str(RECSYS), 'predict', '--user', str(user), '--artifacts', str(run)], capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == '', quiet.stderr[-2000:]
+    loud = subprocess.run([str(RECSYS), '-v', 'predict', '--user', str(user), '--artifacts', str(run)], capture_output=True, text=True, env=env, timeout=300)
+    assert loud.returncode == 0 and any(s in loud.stderr.lower() for s in ('cuda', 'onednn', 'cpu_feature_guard')), loud.stderr[-2000:]
+    assert loud.stdout == quiet.stdout
+
+def test_predict_rejects_ids_that_are_not_integers(run):
+    r = recsys('predict', '--user', '20.5', '--artifacts', run)
+    assert r.returncode == 2 and "invalid int value: '20.5'" in r.stderr
+    r = recsys('predict', '--user', str(10**30), '--artifacts', run)
+    assert r.returncode == 2 and 'out of the 64-bit range' in r.stderr and 'Traceback' not in r.stderr
 
 def test_evaluate_rejects_unknown_models_and_protocols(tmp_path, small):
     write_movielens(small, tmp_path, 'ml-1m')

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.skipif(not (REAL/'ml-latest-small').is_dir(), reason=f"
 @pytest.fixture(scope='module')
 def real(): return load_movielens('ml-latest-small', REAL, download=False)
 
-def test_seed_protocol_baselines(real):
-    m = evaluate(real, 'seed', progress=False).metrics
+def test_random_80_20_protocol_baselines(real):
+    m = evaluate(real, 'random-80-20', progress=False).metrics
     assert m['most_popular']['top_100_accuracy'] == pytest.approx(0.156, abs=0.005)
     assert m['bias']['rmse'] == pytest.approx(0.875, abs=0.005)
     assert m['ease']['hr@10'] >= 0.095 - 0.005 and m['ease']['hr@100'] >= 0.354 - 0.005

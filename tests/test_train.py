@@ -88,3 +88,25 @@ def test_killed_run_leaves_previous_runs_and_latest_untouched(tmp_path):
     assert len(list(out.glob('.tmp-*'))) == 1  # the killed run's temporary folder: never a run, never `latest`
     from recsysmodel.runs import find_run
     assert find_run(out).name == first['run_id']
+
+TRACKING = """
+import sys, time
+from recsysmodel.train import tracking_store
+t0 = float(sys.argv[2])
+while time.time() < t0: time.sleep(0.001)  # start together
+client, uri, exp_id = tracking_store(sys.argv[1])
+print('experiment', exp_id)
+"""
+
+def test_concurrent_first_runs_share_one_local_tracking_store(tmp_path):
+    "Two runs starting at once in a new out_dir: both open the local MLflow store, one experiment, no 'table exists' error."
+    out = tmp_path/'runs'
+    start = time.time() + 4
+    ps = [subprocess.Popen([sys.executable, '-c', TRACKING, str(out), str(start)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=ENV) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in ps]
+    assert [p.returncode for p in ps] == [0, 0], [o[1][-3000:] for o in outs]
+    ids = {o[0].split('experiment')[-1].strip() for o in outs}
+    assert len(ids) == 1, ids
+    from mlflow import MlflowClient
+    assert len(MlflowClient(tracking_uri=f"sqlite:///{out/'mlflow.db'}").search_experiments()) == 2  # Default and recsysmodel

@@ -1,6 +1,6 @@
 """The wheel: built with a run bundled, installed into a fresh virtualenv outside the repo (not editable), it serves
 `predict(20)`-style calls with no other files."""
-import json, os, subprocess, sys, sysconfig, venv, zipfile
+import json, os, shutil, subprocess, sys, sysconfig, venv, zipfile
 from pathlib import Path
 import pytest
 
@@ -28,6 +28,18 @@ def fresh_venv(folder) -> Path:
     Path(purelib, '_deps_from_dev_env.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
     return py
 
+def test_builder_refuses_a_run_that_fails_its_checks(tmp_path, run):
+    bad = tmp_path/'bad'; shutil.copytree(run, bad)
+    (bad/'extra.txt').write_text('added after the run was written')
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_wheel.py'), '--outdir', str(tmp_path/'dist'), '--model', str(bad)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and 'extra.txt is not listed' in r.stderr and 'Traceback' not in r.stderr
+    assert not (ROOT/'recsysmodel'/'bundled_run').exists() and not list((tmp_path/'dist').glob('*.whl'))
+    (bad/'extra.txt').unlink(); (bad/'link').symlink_to(bad/'items.parquet')
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_wheel.py'), '--outdir', str(tmp_path/'dist'), '--model', str(bad)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode != 0 and 'link is a symlink' in r.stderr
+
 def test_library_wheel_has_no_bundled_run(tmp_path):
     names = zipfile.ZipFile(build(tmp_path)).namelist()
     assert 'recsysmodel/predict.py' in names and 'recsysmodel/train.py' in names
@@ -39,6 +51,11 @@ def test_wheel_with_bundled_run_predicts_in_a_fresh_venv(tmp_path, run):
     assert not (ROOT/'recsysmodel'/'bundled_run').exists()  # the bundle never stays in the source tree
     names = zipfile.ZipFile(whl).namelist()
     assert {'recsysmodel/bundled_run/manifest.json', 'recsysmodel/bundled_run/models/retrieval/saved_model.pb'} <= set(names)
+    # only the run's listed files, and a manifest without local paths (the run was written under tmp_path)
+    listed = json.loads((run/'manifest.json').read_text())['files']
+    assert {n.removeprefix('recsysmodel/bundled_run/') for n in names if '/bundled_run/' in n} == set(listed) | {'manifest.json'}
+    bundled = zipfile.ZipFile(whl).read('recsysmodel/bundled_run/manifest.json').decode()
+    assert str(run.parent) not in bundled and '/tmp' not in bundled
     py = fresh_venv(tmp_path/'venv')
     r = subprocess.run([str(py), '-m', 'pip', 'install', '--quiet', '--no-deps', '--no-index', str(whl)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
