@@ -66,17 +66,29 @@ def cmd_train(args) -> int:
     return 0
 
 # %% ../nbs/09_cli.ipynb #47d23d96
+def _ids(text:str) -> list:
+    "Comma-separated integer ids."
+    try: return [int(x) for x in text.split(',') if x.strip()]
+    except ValueError: raise ParameterError(f"--history takes comma-separated integer item ids, got {text!r}") from None
+
 def cmd_predict(args) -> int:
-    "Print a user's top-k recommendations from a run."
+    "Print a user's (or a session's) top-k recommendations from a run."
     from recsysmodel.predict import Recommender
     rec = Recommender.load(args.artifacts)
-    top = rec.recommend(args.user, args.k, cold_start=args.cold_start)
-    if args.json: print(top.to_json(orient='records', indent=2)); return 0
-    print(f"user {args.user}: top {len(top)} from run {rec.manifest['run_id']}")
+    if args.history is not None: top = rec.recommend_history(_ids(args.history), args.k, explain=args.explain)
+    else: top = rec.recommend(args.user, args.k, cold_start=args.cold_start, explain=args.explain)
+    if args.json:
+        print(json.dumps({'run_id': rec.manifest['run_id'], 'items': json.loads(top.to_json(orient='records')),
+                          **{k: v for k, v in top.attrs.items() if v}}, indent=2)); return 0
+    who = f"user {args.user}" if args.history is None else f"history of {len(_ids(args.history))} items"
+    print(f"{who}: top {len(top)} from run {rec.manifest['run_id']} (served: {rec.manifest['served']['model']})")
+    for note in top.attrs.get('warnings') or []: print(f"note: {note}")
     print(f"{'rank':>4}  {'score':>7}  {'rating':>6}  title")
     for i, r in enumerate(top.itertuples(), 1):
-        rating = '' if r.predicted_rating != r.predicted_rating else f"{r.predicted_rating:.2f}"
+        rating = getattr(r, 'predicted_rating', float('nan'))
+        rating = '-' if rating != rating else f"{rating:.2f}"
         print(f"{i:>4}  {r.score:7.3f}  {rating:>6}  {r.title}")
+        if args.explain and r.because: print(f"{'':>24}because you watched: {'; '.join(str(t) for t in rec.titles(r.because))}")
     return 0
 
 # %% ../nbs/09_cli.ipynb #58976535
@@ -202,11 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
                  cmd_train)
     t.add_argument('-f', '--params-file', metavar='YAML', help="papermill-style parameters file (see params.example.yaml); flags win over it")
     _param_flags(t)
-    r = _command(sub, 'predict', "print a user's top-k recommendations from a run",
-                 "Load a run (checking its checksums) and print the user's top-k unrated items: "
-                 "retrieval candidates re-ranked by the ranking model.",
+    r = _command(sub, 'predict', "print a user's (or a session's) top-k recommendations from a run",
+                 "Load a run (checking its checksums) and print the top-k unrated items of a user, as the run serves "
+                 "them (the model chosen on validation), or of a session's history with the sequence model.",
                  cmd_predict)
-    r.add_argument('--user', type=int, required=True, help="user id (the dataset's own id)")
+    who = r.add_mutually_exclusive_group(required=True)
+    who.add_argument('--user', type=int, help="user id (the dataset's own id)")
+    who.add_argument('--history', metavar='ID,ID,...', help="a session's item ids, oldest first, for someone with no account (sequence model)")
+    r.add_argument('--explain', action='store_true', help="show, for each item, the history items that raised it most (leave-one-out)")
     r.add_argument('-k', type=int, default=5, help="how many items (default: %(default)s)")
     r.add_argument('--artifacts', metavar='DIR', help="run folder, or an out_dir with a `latest` file (default: $RECSYS_ARTIFACTS, else the bundled run)")
     r.add_argument('--cold-start', choices=['popular'], help="answer unknown users with the most popular items instead of an error")

@@ -17,8 +17,8 @@ from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, 
 # %% auto #0
 __all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'sort_keys', 'target_ranks', 'ranking_metrics', 'accuracy_metrics',
            'rating_metrics', 'TopNResult', 'evaluate_topn', 'MostPopular', 'ItemCooccurrence', 'EASE', 'GlobalMean',
-           'Bias', 'ModelSpec', 'Report', 'score_model', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k',
-           'popularity_curve', 'plot_popularity_bias', 'save_report']
+           'Bias', 'Markov', 'ModelSpec', 'Report', 'score_model', 'evaluate', 'tidy', 'format_table',
+           'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -204,6 +204,26 @@ class Bias:
         return np.clip(self.mu + self.bu[users] + self.bi[items], self.lo, self.hi).astype(np.float32)
     def score(self, users): return (self.mu + self.bu[users][:, None] + self.bi[None, :]).astype(np.float32)
 
+class Markov:
+    "Next-item transition counts from each user's latest training item, backed off to popularity."
+    def fit(self, train, n_users, n_items):
+        d = train.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
+        u, it = d.user_idx.to_numpy(), d.item_idx.to_numpy()
+        nxt = u[1:] == u[:-1]
+        self.T = sp.csr_matrix((np.ones(int(nxt.sum()), np.float32), (it[:-1][nxt], it[1:][nxt])), shape=(n_items, n_items))
+        self.T.sum_duplicates()
+        self.last = np.full(n_users, -1, np.int64)
+        if len(u): self.last[u[np.r_[np.flatnonzero(~nxt), len(u) - 1]]] = it[np.r_[np.flatnonzero(~nxt), len(u) - 1]]
+        pop = np.bincount(it, minlength=n_items).astype(np.float32)
+        self.backoff = pop / (pop.max() + 1) if len(it) else pop  # below 1: never above an observed transition
+        return self
+    def score(self, users):
+        last = self.last[np.asarray(users)]
+        S = np.zeros((len(last), len(self.backoff)), np.float32)
+        has = last >= 0
+        if has.any(): S[has] = self.T[last[has]].toarray()
+        return S + self.backoff[None]
+
 # %% ../nbs/00a_evaluation.ipynb #143d30d8
 @dataclass
 class ModelSpec:
@@ -216,6 +236,7 @@ BASELINES = {
     'most_popular': ModelSpec(MostPopular),
     'item_cooccurrence': ModelSpec(ItemCooccurrence),
     'ease': ModelSpec(EASE, [{'lam': v} for v in (50, 100, 200, 400, 800)]),
+    'markov': ModelSpec(Markov),
     'global_mean': ModelSpec(GlobalMean, kind='rating'),
     'bias': ModelSpec(Bias, [{'reg_user': a, 'reg_item': b} for a in (2, 5, 10, 20) for b in (2, 5, 10, 20)], kind='rating'),
 }

@@ -10,6 +10,7 @@ import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, befo
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from dataclasses import replace
 from .core import ParameterError, RunError, UnknownUserError, as_ids
 from .runs import LoadedRun, find_run, load_run
 
@@ -65,7 +66,8 @@ class Recommender:
                                 f"(ids {self.user_ids[0]}..{self.user_ids[-1]}); pass cold_start='popular' for a popularity answer")
 
     def recommend(self, user_id, k:int=10, # how many items (at most the run's n_candidates)
-                  cold_start:str|None=None # 'popular': most popular items for an unknown user instead of an error
+                  cold_start:str|None=None, # 'popular': most popular items for an unknown user instead of an error
+                  explain:bool=False # add `because`: the history items that raised each item's score most (sequence model)
                  ) -> pd.DataFrame:
         "The top `k` items the user has not rated: item_id, title, score (best first), predicted_rating, retrieval_score."
         k = self._check_k(k)
@@ -74,9 +76,65 @@ class Recommender:
         if ids.shape != (1,): raise ParameterError(f"recommend takes one user id, got {len(ids)}: use recommend_batch")
         uid = int(ids[0])
         if not self.known(ids)[0]:
-            if cold_start == 'popular': return self._popular(k)
+            if cold_start == 'popular':
+                out = self._popular(k)
+                if explain: out['because'] = [[] for _ in range(len(out))]
+                return out
             raise self._unknown(uid)
-        return self._frame(*(x[0] for x in self.served.scores(ids)), k)
+        out = self._frame(*(x[0] for x in self.served.scores(ids)), k)
+        if explain: out['because'] = self._because(self._history(uid), out.item_id.to_numpy())
+        return out
+
+    def _sequence(self):
+        if self.run.sequence is None:
+            raise ParameterError("this run has no sequence model: train one (models ...,sequence) for session recommendations and explanations")
+        return self.run.sequence
+
+    def _history(self, uid:int) -> np.ndarray:
+        "A known user's stored history (raw ids, oldest first), as the sequence model sees it."
+        import tensorflow as tf
+        h = self._sequence().user_history(user_id=tf.constant([uid], tf.int64))['item_id'].numpy()[0]
+        return h[h >= 0]
+
+    def _because(self, history:np.ndarray, items:np.ndarray, top:int=3, recent:int=50) -> list:
+        "For each item, the history items whose removal lowers its sequence score most (leave-one-out over the `recent` latest)."
+        import tensorflow as tf
+        if len(history) == 0 or len(items) == 0: return [[] for _ in items]
+        positions = np.arange(max(0, len(history) - recent), len(history))
+        rows = [history] + [np.delete(history, j) for j in positions]
+        H = np.zeros((len(rows), len(history)), np.int64)  # 0: an id no model knows, read as padding
+        for r, h in enumerate(rows): H[r, len(history) - len(h):] = h
+        s = self._sequence().score_items(item_ids=tf.constant(H), candidates=tf.constant(np.repeat(items[None], len(rows), 0).astype(np.int64)))['score'].numpy()
+        drop = s[0][None] - s[1:]  # (positions, items): how far each item's score falls without that history item
+        out = []
+        for c in range(len(items)):
+            best = np.argsort(-drop[:, c], kind='stable')[:top]
+            out.append([int(history[positions[b]]) for b in best if drop[b, c] > 0])
+        return out
+
+    def recommend_history(self, item_ids, # a session's items, raw ids, oldest first
+                          k:int=10, explain:bool=False) -> pd.DataFrame:
+        "The top `k` items after a history that belongs to no account: item_id, title, score (and `because`); notes in `.attrs`."
+        import tensorflow as tf
+        k = self._check_k(k)
+        seq = self._sequence()
+        ids = as_ids(item_ids, 'item')
+        known = np.isin(ids, self._item_ids)
+        notes = [f"unknown item id {i} skipped" for i in ids[~known]]
+        ids = ids[known]
+        if len(ids) == 0:
+            out = self._popular(k)[['item_id', 'title', 'score']]
+            if explain: out['because'] = [[] for _ in range(len(out))]
+            out.attrs.update(fallback='popular', warnings=notes + ["no known item in the history: the most popular items"])
+            return out
+        r = seq.serve(item_ids=tf.constant(ids[None], tf.int64))
+        top, sc = r['item_id'].numpy()[0], r['score'].numpy()[0]
+        keep = top >= 0
+        top, sc = top[keep][:k], sc[keep][:k]
+        out = pd.DataFrame({'item_id': top, 'title': self.titles(top), 'score': sc})
+        if explain: out['because'] = self._because(ids, top)
+        out.attrs.update(fallback=None, warnings=notes)
+        return out
 
     def recommend_batch(self, user_ids, k:int=10, cold_start:str|None=None) -> pd.DataFrame:
         "`recommend` for many users at once: one frame with a user_id column, each user's rows best first."

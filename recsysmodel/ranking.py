@@ -228,7 +228,9 @@ def train_ranking(data:ProtocolData, items:pd.DataFrame, cfg:RankingConfig|None=
     else:  # the best epoch's weights (restored by the loop), with the histories and features of all training data
         H, R = rated_histories(data.train, data.n_users, data.n_items, cfg.history_length)
         model.H.assign(H); model.R.assign(R); model.ufeat.assign(user_features(data.train, data.n_users))
-    return Ranking(model, data.enc, rng, cfg, fit.best_epoch), fit.history
+    fitted = Ranking(model, data.enc, rng, cfg, fit.best_epoch)
+    fitted.tuned = wrapped if cfg.refit else None  # the tuning-phase model (fit on fit_part, best epoch)
+    return fitted, fit.history
 
 # %% ../nbs/02_ranking.ipynb #3fdfd142
 def standardise(x:np.ndarray, valid:np.ndarray) -> np.ndarray:

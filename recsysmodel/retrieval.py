@@ -295,12 +295,15 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
         return {'hr@10': v['hr@10'], 'hr@100': v['hr@100']}
     fit = fit_early_stopping(model, training_dataset(cfg, data.fit_part, data.n_items),
                              validate, cfg.epochs, cfg.patience, 'hr@10', 'max', progress=progress, desc='retrieval epochs')
+    wrapped.refresh(); wrapped.config, wrapped.best_epoch = cfg, fit.best_epoch  # the best epoch's weights are back
     if cfg.refit:  # all training data, the chosen number of epochs
         model, _ = build_two_tower(cfg, data, items, data.train, feats)
         model.fit(training_dataset(cfg, data.train, data.n_items), epochs=fit.best_epoch, verbose=0)
     else:
-        model.set_history(data.train)
-    return Retrieval(model, data.enc, interactions(data.train, data.n_users, data.n_items), cfg, fit.best_epoch), fit.history
+        model.set_history(data.train)  # one model: no separate tuning-phase model to keep
+    fitted = Retrieval(model, data.enc, interactions(data.train, data.n_users, data.n_items), cfg, fit.best_epoch)
+    fitted.tuned = wrapped if cfg.refit else None  # the tuning-phase model (fit on fit_part, best epoch): what validation describes
+    return fitted, fit.history
 
 # %% ../nbs/01_retrieval.ipynb #31c4a744
 class _QueryTower(tf.keras.Model):
