@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/ranking.py
 	$(BIN)/python bench/predict.py
+	$(BIN)/python bench/sequence.py
 
 readme: install
 	$(BIN)/python tools/readme.py

@@ -111,8 +111,11 @@ def cmd_show(args) -> int:
     print('epochs: ' + ', '.join(f"{k} {v['best_epoch']} of {len(m['history'][k])} run" for k, v in m['chosen'].items() if 'best_epoch' in v)
           + f"; seconds: {m['timings']['total']:.0f} in all")
     s = m['served']
-    print(f"served: {s['model']} (query {s['query']}, index {s['index']}, {s['n_candidates']} candidates, blend weight {s['weight']:g}); "
-          "its figures are the `served` row")
+    how = {'two_stage': f"retrieval query {s['query']}, index {s['index']}, {s['n_candidates']} candidates re-ranked, blend weight {s['weight']:g}",
+           'retrieval': f"query {s['query']}, index {s['index']}", 'sequence': f"top {s['n_candidates']} after each user's history"}[s['model']]
+    why = ', '.join(f"{k} {v['ndcg@10']:.4f}" for k, v in (s.get('validation') or {}).items())
+    print(f"served: {s['model']} ({how}); chosen on {s.get('chosen_on', 'validation')}" + (f" (validation NDCG@10: {why})" if why else '')
+          + "; its test figures are the `served` row")
     print(format_table(m['metrics'], [c for c in _COLUMNS if any(c in r for r in m['metrics'].values())]))
     return 0
 

@@ -90,7 +90,7 @@ def delete_repo(domain:str=DOMAIN, repository:str=REPOSITORY, client=None, owner
 
 # %% ../nbs/08_publish.ipynb #636a4a06
 GATE = {'served': {'hr@10': 1, 'ndcg@10': 1}, 'ranking': {'rmse': -1}}  # model: {metric: +1 higher is better, -1 lower}
-BASELINES_OF = {'served': ('most_popular', 'item_cooccurrence', 'ease'), 'ranking': ('global_mean', 'bias')}
+BASELINES_OF = {'served': ('most_popular', 'item_cooccurrence', 'ease', 'markov'), 'ranking': ('global_mean', 'bias')}
 KIND_OF = {'served': 'topn', 'ranking': 'rating'}
 
 def _finite(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -171,7 +171,7 @@ class RankingConfig:
     listwise_weight:float = 0.0  # > 0 (and a retrieval model given): also learn to order retrieved candidates
     n_candidates:int = 100
     n_negatives:int = 20
-    epochs:int = 10
+    epochs:int = 40
     batch_size:int = 256
     learning_rate:float = 1e-3
     patience:int = 2

@@ -238,7 +238,7 @@ class RetrievalConfig:
     use_user_id:bool = False
     use_features:bool = True
     history_dropout:float = 0.0
-    epochs:int = 10
+    epochs:int = 40
     batch_size:int = 1024
     learning_rate:float = 0.003
     patience:int = 2

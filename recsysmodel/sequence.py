@@ -192,25 +192,25 @@ class Sequence:
         top = np.argsort(-s, kind='stable')[:min(int(k), int(np.isfinite(s).sum()))]
         return pd.DataFrame({'item_id': self.enc.item_id(top), 'score': s[top]})
 
-# %% ../nbs/02a_sequence.ipynb #5a0dd639
+# %% ../nbs/02a_sequence.ipynb #e7db609b
 @dataclass
 class SequenceConfig:
     "Parameters of the sequence model and its training (the defaults of a training run)."
     max_len:int|None = None      # positions; None: min(200, the 99th percentile of training history lengths)
-    dim:int = 64
+    dim:int = 128
     blocks:int = 2
     heads:int = 2
-    dropout:float = 0.2
+    dropout:float = 0.5
     use_features:bool = True     # title words, genres and year beside the item id
     time_gaps:bool = False       # the time since the previous event, bucketed, as an input
     ratings:bool = False         # the rating given, as an input
     loss:str = 'auto'            # 'full' softmax, 'sampled' (log-Q corrected), or 'auto': full up to `full_softmax_items`
     full_softmax_items:int = 100_000
     n_negatives:int = 256        # sampled softmax: negatives per batch
-    epochs:int = 10
+    epochs:int = 40
     batch_size:int = 32          # windows of max_len positions per step
     learning_rate:float = 0.002
-    patience:int = 3
+    patience:int = 5             # validation NDCG@10 is noisy on small data: wait longer before stopping
     refit:bool = True
     seed:int = 42
 
@@ -258,7 +258,7 @@ def train_sequence(data:ProtocolData, items:pd.DataFrame, cfg:SequenceConfig|Non
     fitted.tuned = tuned  # the tuning-phase model (fit on fit_part, best epoch): what validation figures describe
     return fitted, fit.history
 
-# %% ../nbs/02a_sequence.ipynb #30ea441e
+# %% ../nbs/02a_sequence.ipynb #94f112d1
 class _SequenceServing(tf.Module):
     def __init__(self, seq:Sequence, k:int):
         super().__init__()
@@ -267,6 +267,7 @@ class _SequenceServing(tf.Module):
         self.items = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys(seq.enc.item_ids), tf.range(self.n_items, dtype=tf.int32)), self.n_items)
         self.users = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys(seq.enc.user_ids), tf.range(seq.enc.n_users, dtype=tf.int32)), -1)
         self.item_ids = keys(seq.enc.item_ids)
+        self.V = tf.constant(seq.model.catalogue().numpy())  # the item vectors, computed once (not on every request)
         self.H, self.G, self.R = tf.constant(seq.H), tf.constant(seq.G), tf.constant(seq.R)
         s = seq.seen
         self.seen = tf.RaggedTensor.from_row_splits(tf.constant(s.indices.astype(np.int32)), tf.constant(s.indptr.astype(np.int64)))
@@ -291,7 +292,7 @@ class _SequenceServing(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name='item_ids')])
     def serve(self, item_ids):
         idx = self._right(self.items.lookup(item_ids))
-        scores = tf.matmul(self.model.last_hidden(idx), self.model.catalogue(), transpose_b=True)
+        scores = tf.matmul(self.model.last_hidden(idx), self.V, transpose_b=True)
         hist = tf.ragged.boolean_mask(idx, tf.not_equal(idx, self.n_items))  # the history's own items: not recommended
         return self._top(scores, hist, tf.ones([tf.shape(idx)[0]], tf.bool))
 
@@ -299,7 +300,7 @@ class _SequenceServing(tf.Module):
     def by_user(self, user_id):
         u = self.users.lookup(user_id); known = u >= 0; u = tf.maximum(u, 0)
         h = self.model.last_hidden(tf.gather(self.H, u), tf.gather(self.G, u), tf.gather(self.R, u))
-        return self._top(tf.matmul(h, self.model.catalogue(), transpose_b=True), tf.gather(self.seen, u), known)
+        return self._top(tf.matmul(h, self.V, transpose_b=True), tf.gather(self.seen, u), known)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])
     def user_history(self, user_id):
@@ -312,7 +313,7 @@ class _SequenceServing(tf.Module):
     def score_items(self, item_ids, candidates):
         h = self.model.last_hidden(self._right(self.items.lookup(item_ids)))
         c = self.items.lookup(candidates)
-        v = self.model.item_vectors(tf.minimum(c, self.n_items - 1))
+        v = tf.gather(self.V, tf.minimum(c, self.n_items - 1))
         s = tf.reduce_sum(h[:, None, :] * v, -1)
         return {'score': tf.where(c < self.n_items, s, tf.constant(-np.inf, tf.float32))}
 
