@@ -68,7 +68,7 @@ def test_evaluate_writes_the_metrics_table_and_report(tmp_path):
     r = recsys('evaluate', '--data-dir', tmp_path, '--protocol', 'random-80-20', '--json', out, '--report', rep, '--quiet')
     assert r.returncode == 0, r.stderr
     table = json.loads(out.read_text())
-    assert set(table) == {'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'}
+    assert set(table) == {'most_popular', 'item_cooccurrence', 'ease', 'markov', 'global_mean', 'bias'}
     for k in (1, 5, 10, 50, 100):
         assert {f'top_{k}_accuracy', f'hr@{k}', f'recall@{k}', f'ndcg@{k}', f'coverage@{k}'} <= set(table['ease'])
     assert set(table['bias']) == {'rmse', 'mae'} and table['bias']['rmse'] < table['global_mean']['rmse']

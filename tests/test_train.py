@@ -31,7 +31,12 @@ def test_papermill_run_with_params_file_writes_one_complete_tracked_run(tmp_path
     assert len(injected) == 1 and 'epochs = 1' in ''.join(injected[0]['source'])
     assert m['notebook'] == 'notebook.ipynb' and 'notebook.ipynb' in m['files']
     # metrics: every model, the served one included, beside every baseline of the random-80-20 protocol
-    assert {'retrieval', 'two_stage', 'served', 'ranking', 'most_popular', 'item_cooccurrence', 'ease', 'global_mean', 'bias'} == set(m['metrics'])
+    assert {'retrieval', 'two_stage', 'sequence', 'served', 'ranking', 'most_popular', 'item_cooccurrence', 'ease', 'markov', 'global_mean',
+            'bias'} == set(m['metrics'])
+    # the served model is the one with the best validation NDCG@10, and the manifest says so
+    v = m['served']['validation']
+    assert set(v) == {'retrieval', 'two_stage', 'sequence'} and m['served']['chosen_on'] == 'validation'
+    assert v[m['served']['model']]['ndcg@10'] == max(x['ndcg@10'] for x in v.values())
     assert m['protocol'] == 'random-80-20' and m['schema_version'] == 2
     assert list(m['dataset']['fingerprint']) == ['synthetic_movielens(n_users=300, n_items=400, n_ratings=15000, seed=42)']
     # MLflow: the tracking URI from the environment received the run, nothing went to a local store; the manifest
