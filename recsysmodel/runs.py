@@ -4,7 +4,7 @@
 
 # %% ../nbs/02b_runs.ipynb #757d72eb
 from __future__ import annotations
-import hashlib, json, os, re, shutil, tempfile, weakref
+import hashlib, json, os, re, shutil, tempfile, threading, weakref
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 import numpy as np
@@ -265,6 +265,19 @@ class LoadedRun:
     served:ServedModel
     sequence:object = field(default=None, repr=False)  # the sequence model's functions (serve, by_user, score_items), if the run has one
     _copy:Path|None = field(default=None, repr=False)
+    _saved:dict = field(default_factory=dict, repr=False)
+    _lock:object = field(default_factory=threading.Lock, repr=False)
+
+    def saved_model(self, name:str):
+        "The run's SavedModel `name` (a key of the manifest's `models`), loaded once from the verified copy: what TF-Serving would load."
+        if name not in self.manifest['models']: raise KeyError(f"the run has no model {name!r}; it has {', '.join(self.manifest['models'])}")
+        if self._copy is None: raise RunError("this run was built in memory: its SavedModels are in no folder (load it with load_run)")
+        with self._lock:
+            if name not in self._saved:
+                import tensorflow as tf
+                import scann  # registers the ScaNN ops the retrieval SavedModel may use
+                self._saved[name] = tf.saved_model.load(str(self._copy/_safe_rel(self.manifest['models'][name], self.path)))
+            return self._saved[name]
 
 def serving_plan(query:str, history_length:int, n_items:int, user_ids:np.ndarray, user_ratings:np.ndarray,
                  budget_bytes:int=256 * 2**20) -> dict:
@@ -298,22 +311,25 @@ def load_run(artifacts=None) -> LoadedRun:
             if FILES[name] not in m['files']: raise RunError(f"run {run_dir} lacks {FILES[name]}: train it again with this version")
         import tensorflow as tf
         import scann  # registers the ScaNN ops the retrieval SavedModel may use
-        sig = lambda rel: tf.saved_model.load(str(copy/_safe_rel(rel, run_dir))).signatures['serving_default']
+        objs = {}  # name -> loaded SavedModel, kept for `LoadedRun.saved_model`
+        def sig(name):
+            objs[name] = tf.saved_model.load(str(copy/_safe_rel(m['models'][name], run_dir)))
+            return objs[name].signatures['serving_default']
         user_ids = np.asarray(json.loads((copy/FILES['encoding']).read_text())['user_ids'], np.int64)
         ratings = np.asarray(json.loads((copy/FILES['users']).read_text())['ratings'], np.int64)
         s, r = m['served'], m['chosen'].get('retrieval', {})
         plan = serving_plan(s['query'] if s['model'] != 'sequence' else 'sequence', r.get('history_length', 200), m['dataset']['items'], user_ids, ratings)
         seq = None
         if 'sequence' in m['models']:
-            sigs = tf.saved_model.load(str(copy/_safe_rel(m['models']['sequence'], run_dir))).signatures
+            sig('sequence'); sigs = objs['sequence'].signatures
             seq = SequenceFunctions(sigs['serving_default'], sigs['by_user'], sigs['score_items'], sigs['user_history'])
         if s['model'] == 'sequence':
             served = ServedModel(seq.by_user, None, s['weight'], s['n_candidates'], **plan)
         else:
-            served = ServedModel(sig(m['models']['retrieval']), sig(m['models']['ranking']) if s['model'] == 'two_stage' else None,
+            served = ServedModel(sig('retrieval'), sig('ranking') if s['model'] == 'two_stage' else None,
                                  s['weight'], s['n_candidates'], **plan)
         loaded = LoadedRun(run_dir, m, pd.read_parquet(copy/FILES['items']), user_ids,
-                           json.loads((copy/FILES['popular']).read_text()), served, seq, copy)
+                           json.loads((copy/FILES['popular']).read_text()), served, seq, copy, objs)
         _warm_up(loaded)
     except BaseException:
         shutil.rmtree(copy, ignore_errors=True); raise
