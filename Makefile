@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export TF_USE_LEGACY_KERAS := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test demo bench readme docs wheel clean help
+.PHONY: install test demo bench readme docs wheel image clean help
 help:
 	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
 	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
@@ -17,6 +17,7 @@ help:
 	@echo "make readme   regenerate README.md from nbs/index.ipynb"
 	@echo "make docs     process every notebook into a docs page (_proc/); renders the site where Quarto is installed"
 	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl (MODEL=runs/<id> bundles that run)"
+	@echo "make image    build the serving container (RUN=runs/<id>; default: the latest run in runs/), tagged recsysmodel-serve"
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
@@ -58,6 +59,13 @@ docs: install
 
 wheel: install
 	$(BIN)/python tools/build_wheel.py $(if $(MODEL),--model $(MODEL))
+
+IMAGE ?= recsysmodel-serve
+RUN ?= $(if $(wildcard runs/latest),runs/$(shell cat runs/latest))
+image:
+	@command -v docker >/dev/null || { echo "make image needs Docker (the GitHub workflow's image job builds and smoke-tests it)"; exit 1; }
+	@[ -n "$(RUN)" ] || { echo "make image: no run: train one (make demo) or pass RUN=runs/<run_id>"; exit 1; }
+	docker build --build-arg RUN=$(RUN) -t $(IMAGE) .
 
 clean:
 	rm -rf build dist *.egg-info _docs _proc .pytest_cache bench/.cache

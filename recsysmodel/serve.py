@@ -167,7 +167,8 @@ class BodyTooLarge(Exception):
 class Metrics:
     "The service's Prometheus metrics, in their own registry (or the workers' shared folder)."
     def __init__(self):
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+        disable_created_metrics()  # no `_created` series: a timestamp per label set that nobody alerts on
         self.multiprocess = bool(os.environ.get('PROMETHEUS_MULTIPROC_DIR'))
         self.registry = CollectorRegistry(auto_describe=True)
         # with several workers the values live in files, one per process, and are added up at scrape time
@@ -512,7 +513,7 @@ def create_app(config:ServeConfig|None=None) -> FastAPI:
         model = await _bounded(config, cur.rec.run.saved_model, name)
         return await _bounded(config, tf_predict, model, body, config.max_instances)
 
-    @app.post('/admin/reload', tags=['admin'], responses=ERRORS, summary="Load the newest verified run (needs the reload token)",
+    @app.post('/admin/reload', tags=['admin'], responses={**ERRORS, 403: {'model': ErrorBody}}, summary="Load the newest verified run (needs the reload token)",
               include_in_schema=config.reload_token is not None)
     async def admin_reload(request:Request) -> dict:
         if config.reload_token is None: raise StarletteHTTPException(404, "Not Found")
@@ -564,6 +565,9 @@ def run_server(config:ServeConfig, host:str='127.0.0.1', port:int=8080, workers:
                               server_header=False)
         if workers > 1: _supervisor_class()(ucfg, sockets=[ucfg.bind_socket()]).run()
         else:
+            # uvicorn drains on SIGTERM/SIGINT, then raises the signal again under the handler it found: make that
+            # handler a no-op, so that a drained shutdown exits 0 (and Ctrl-C prints no traceback)
+            for sig in (signal.SIGTERM, signal.SIGINT): signal.signal(sig, lambda *_: None)
             server = uvicorn.Server(ucfg); server.run()
             if not server.started: raise RuntimeError(f"the server did not start on {host}:{port} (is the port taken?)")
     finally:
