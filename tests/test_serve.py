@@ -50,7 +50,13 @@ class Server:
         if self.proc.poll() is None: os.killpg(self.proc.pid, signal.SIGKILL)
 
 def children(pid) -> list:
-    return [int(c) for c in Path(f'/proc/{pid}/task/{pid}/children').read_text().split()]
+    "The worker processes of `recsys serve` (multiprocessing's spawned children; not its resource tracker)."
+    out = []
+    for c in Path(f'/proc/{pid}/task/{pid}/children').read_text().split():
+        try: cmd = Path(f'/proc/{c}/cmdline').read_bytes()
+        except OSError: continue
+        if b'spawn_main' in cmd: out.append(int(c))
+    return out
 
 def as_new_run(src, dest, run_id):
     "A copy of a run under another run id (the manifest's checksums cover every file but itself)."
