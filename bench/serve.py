@@ -11,7 +11,8 @@ whichever comes first. Reported: requests/s, p50/p99 latency, non-200 answers; b
 (HTTP p50 at concurrency 1 over the in-process p50).
 
 The run defaults to the latest under --out-dir (default runs/); without one, a run is trained first on
-ml-latest-small (leave-last-out, every model, --epochs epochs) from --data-dir (default $RECSYS_DATA_DIR or
+ml-latest-small in the release configuration (leave-last-out, `--query latest --index scann`, every model, --epochs
+epochs) from --data-dir (default $RECSYS_DATA_DIR or
 ../shared/data; synthetic data of the same shape when absent, and the JSON says which).
 """
 import argparse, asyncio, json, os, platform, random, signal, socket, subprocess, sys, tempfile, time
@@ -96,7 +97,8 @@ def main(argv=None):
         have = find_source('ml-latest-small', a.data_dir) is not None
         if not have: print(f"ml-latest-small not found in {a.data_dir}: training on synthetic data", file=sys.stderr)
         run = run_training(dataset='ml-latest-small' if have else 'synthetic', data_dir=a.data_dir, download=False, epochs=a.epochs,
-                           protocol='leave-last-out', out_dir=tempfile.mkdtemp(), track=False, baselines=False, progress=False)
+                           protocol='leave-last-out', query='latest', index='scann', out_dir=tempfile.mkdtemp(), track=False,
+                           baselines=False, progress=False)
     rec = Recommender.load(run)
     users = [int(u) for u in rec.user_ids]
     rnd = random.Random(0)
