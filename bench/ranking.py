@@ -12,9 +12,10 @@ Uses ml-latest-small from --data-dir (default $RECSYS_DATA_DIR or ../shared/data
 import argparse, json, os, platform, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+from common import small_movielens
 import numpy as np
 import tensorflow as tf
-from recsysmodel.data import load_movielens, find_source, prepare, synthetic_movielens
+from recsysmodel.data import prepare
 from recsysmodel.ranking import RankingConfig, Ranking, build_ranker, export_ranking, rating_dataset, retrieved_candidates
 from recsysmodel.retrieval import train_retrieval
 
@@ -40,11 +41,7 @@ def main(argv=None):
     p.add_argument('--repeats', type=int, default=1000, help='latency calls per measurement')
     p.add_argument('--out', default=str(HERE / 'results' / 'ranking.json'))
     a = p.parse_args(argv)
-    if find_source('ml-latest-small', a.data_dir):
-        ds, where = load_movielens('ml-latest-small', a.data_dir, download=False), f"ml-latest-small from {a.data_dir}"
-    else:
-        print(f"ml-latest-small not found in {a.data_dir}: using synthetic data of the same size", file=sys.stderr)
-        ds, where = synthetic_movielens(n_users=610, n_items=9742, n_ratings=100_836, seed=0), 'synthetic (ml-latest-small size)'
+    ds, where = small_movielens(a.data_dir)
     data = prepare(ds, 'random-80-20')
     cfg = RankingConfig()
     model, rate = throughput(data, ds.items, cfg)

@@ -19,11 +19,12 @@ Uses ml-latest-small from --data-dir (default $RECSYS_DATA_DIR or ../shared/data
 import argparse, json, os, platform, statistics, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+from common import small_movielens
 import numpy as np
 import scann  # noqa: F401  (ScaNN ops for the SavedModel)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
-from recsysmodel.data import load_movielens, find_source, prepare, synthetic_movielens
+from recsysmodel.data import prepare
 from recsysmodel.retrieval import (RetrievalConfig, build_two_tower, build_index, export_retrieval, query_index,
                                    train_retrieval, training_dataset)
 
@@ -107,11 +108,7 @@ def main():
     ap.add_argument('--batch-size', type=int, default=1024)
     ap.add_argument('--out', type=Path, default=HERE/'results'/'retrieval.json')
     a = ap.parse_args()
-    if find_source('ml-latest-small', a.data_dir):
-        ds, source = load_movielens('ml-latest-small', a.data_dir, download=False), f"ml-latest-small from {a.data_dir}"
-    else:
-        print(f"ml-latest-small not found in {a.data_dir}: using synthetic data of its size", file=sys.stderr)
-        ds, source = synthetic_movielens(610, 9742, 100_836, seed=0), 'synthetic (ml-latest-small size)'
+    ds, source = small_movielens(a.data_dir)
     data = prepare(ds, 'random-80-20')
     res = {'benchmark': 'retrieval', 'command': 'python bench/retrieval.py ' + ' '.join(sys.argv[1:]), 'data': source,
            'machine': {'cpus': os.cpu_count(), 'python': platform.python_version(), 'tensorflow': tf.__version__}}

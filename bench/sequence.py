@@ -15,9 +15,10 @@
 import argparse, json, os, platform, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+from common import small_movielens
 import numpy as np
 import tensorflow as tf
-from recsysmodel.data import find_source, load_movielens, prepare, synthetic_movielens
+from recsysmodel.data import prepare, synthetic_movielens
 from recsysmodel.sequence import SequenceConfig, Sequence, build_sasrec, export_sequence, sequence_dataset, training_windows
 
 HERE = Path(__file__).resolve().parent
@@ -46,11 +47,7 @@ def main(argv=None):
     p.add_argument('--repeats', type=int, default=500)
     p.add_argument('--out', default=str(HERE/'results'/'sequence.json'))
     a = p.parse_args(argv)
-    if find_source('ml-latest-small', a.data_dir):
-        ds, where = load_movielens('ml-latest-small', a.data_dir, download=False), f"ml-latest-small from {a.data_dir}"
-    else:
-        print(f"ml-latest-small not found in {a.data_dir}: using synthetic data of its size", file=sys.stderr)
-        ds, where = synthetic_movielens(610, 9742, 100_836, seed=0), 'synthetic (ml-latest-small size)'
+    ds, where = small_movielens(a.data_dir)
     data = prepare(ds, 'leave-last-out')
     cfg = SequenceConfig().resolved(data.train, data.n_items)
     print('training throughput on', where, file=sys.stderr)
