@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['MAX_K', 'MAX_IDS', 'access_log', 'ERRORS', 'ServeConfig', 'NotReady', 'ReloadRefused', 'Served', 'ModelState',
-           'Batcher', 'BodyTooLarge', 'Metrics', 'Edge', 'ErrorBody', 'Item', 'Recommendations', 'UserItems',
-           'BatchRecommendations', 'RecommendRequest', 'PredictRequest', 'ModelStatus', 'BadInput', 'tf_predict',
-           'create_app', 'check_artifacts', 'run_server']
+           'top_items', 'Batcher', 'BodyTooLarge', 'Metrics', 'Edge', 'ErrorBody', 'Item', 'Recommendations',
+           'UserItems', 'BatchRecommendations', 'RecommendRequest', 'PredictRequest', 'ModelStatus', 'BadInput',
+           'tf_predict', 'create_app', 'check_artifacts', 'run_server']
 
 # %% ../nbs/07_serve.ipynb #a1000004
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -126,6 +126,18 @@ class ModelState:
             return {'run_id': new.run_id, 'changed': True, 'version': new.version, 'previous': old.run_id if old else None}
 
 # %% ../nbs/07_serve.ipynb #a1000012
+def top_items(rec:Recommender, user_ids, k:int) -> list:
+    "Known users' top `k` as JSON-ready items, from one model call: `Recommender.recommend`'s rows without building DataFrames."
+    k = rec._check_k(k)
+    ids, s, _, _ = rec.served.scores(np.asarray(user_ids, np.int64))
+    out = []
+    for i in range(len(ids)):
+        keep = np.isfinite(s[i][:k])  # as `recommend`: the first k, padding dropped
+        top, sc = ids[i][:k][keep], s[i][:k][keep]
+        out.append([{'item_id': int(a), 'title': t if isinstance(t, str) else None, 'score': float(b)}
+                    for a, b, t in zip(top.tolist(), sc.tolist(), rec.titles(top))])
+    return out
+
 class Batcher:
     "Concurrent requests for known users' top-k, answered by one `recommend_batch` call per group."
     def __init__(self, wait_s:float, max_batch:int):
@@ -151,14 +163,14 @@ class Batcher:
         users = list(dict.fromkeys(u for _, u, _, _ in group))
         try:
             self.calls += 1
-            frame = await asyncio.to_thread(rec.recommend_batch, users, max(k for _, _, k, _ in group))
+            lists = await asyncio.to_thread(top_items, rec, users, max(k for _, _, k, _ in group))
         except Exception as e:
             for *_, fut in group:
                 if not fut.done(): fut.set_exception(e)
             return
-        per_user = {u: f.drop(columns='user_id').reset_index(drop=True) for u, f in frame.groupby('user_id', sort=False)}
+        per_user = dict(zip(users, lists))
         for _, u, k, fut in group:
-            if not fut.done(): fut.set_result(per_user[u].head(k))
+            if not fut.done(): fut.set_result(per_user[u][:k])
 
 # %% ../nbs/07_serve.ipynb #a1000014
 class BodyTooLarge(Exception):
@@ -469,8 +481,11 @@ def create_app(config:ServeConfig|None=None) -> FastAPI:
                              cold_start:Literal['popular']|None=Query(None, description="'popular': most popular items for an unknown user")):
         cur = state.ready(); rec = cur.rec
         known = bool(rec.known(as_ids(user_id, 'user'))[0])
-        if known and not explain and batcher is not None: frame = await asyncio.wait_for(batcher.submit(rec, user_id, k), config.timeout_s)
-        else: frame = await _bounded(config, rec.recommend, user_id, k, cold_start=cold_start, explain=explain)
+        if known and not explain:  # the hot path: no DataFrame, and the answer needs no re-validation
+            if batcher is not None: items = await asyncio.wait_for(batcher.submit(rec, user_id, k), config.timeout_s)
+            else: items = (await _bounded(config, top_items, rec, [user_id], k))[0]
+            return JSONResponse({'run_id': cur.run_id, 'model': cur.model, 'items': items, 'fallback': None, 'warnings': []})
+        frame = await _bounded(config, rec.recommend, user_id, k, cold_start=cold_start, explain=explain)
         return {'run_id': cur.run_id, 'model': cur.model if known else 'popular', 'items': _items(frame),
                 'fallback': None if known else 'popular'}
 
