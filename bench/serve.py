@@ -2,13 +2,14 @@
 
     python bench/serve.py [--run runs/<id> | --out-dir runs] [--requests 2000] [--seconds 20]
 
-Starts `recsys serve` on 127.0.0.1 (a free port, one worker) over an ml-latest-small run, once without batching and
-once with `--batch-wait-ms 2`, and drives `GET /v1/recommendations/{user_id}?k=10` for random known users at
+Starts `recsys serve` on 127.0.0.1 (a free port, one worker) over an ml-latest-small run, with each `--batching`
+(off; wait, 2 ms; auto), and drives `GET /v1/recommendations/{user_id}?k=10` for random known users at
 concurrency 1, 8 and 32 with a keep-alive HTTP/1.1 client on asyncio (one process, on the same 2 cores as the
 server: the figures include the client's own cost). Each level stops after --requests answers or --seconds,
 whichever comes first. Reported: requests/s, p50/p99 latency, non-200 answers; beside them the in-process
-`Recommender.recommend(user, 10)` p50 and rate measured in this script, and the HTTP overhead per request
-(HTTP p50 at concurrency 1 over the in-process p50).
+`Recommender.recommend(user, 10)` p50 and rate measured in this script, the service's own hot path in process
+(`serve.top_items`), and the HTTP overhead per request (HTTP p50 at concurrency 1, batching off, over the in-process
+`recommend` p50).
 
 The run defaults to the latest under --out-dir (default runs/); without one, a run is trained first on
 ml-latest-small in the release configuration (leave-last-out, `--query latest --index scann`, every model, --epochs
@@ -57,10 +58,10 @@ async def load(port, users, concurrency, requests, seconds):
     return {'concurrency': concurrency, 'requests': len(lat), 'seconds': round(wall, 2), 'requests_per_s': round(len(lat) / wall, 1),
             'p50_ms': round(float(np.percentile(ms, 50)), 2), 'p99_ms': round(float(np.percentile(ms, 99)), 2), 'non_200': int(bad)}
 
-def serve(run, batch_wait_ms, levels, users, a) -> dict:
+def serve(run, batching, levels, users, a) -> dict:
     port = free_port()
     proc = subprocess.Popen([str(RECSYS), 'serve', '--artifacts', str(run), '--port', str(port), '--no-access-log',
-                             '--batch-wait-ms', str(batch_wait_ms)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             '--batching', batching, '--batch-wait-ms', '2'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         import requests
         t0 = time.perf_counter()
@@ -72,9 +73,9 @@ def serve(run, batch_wait_ms, levels, users, a) -> dict:
             time.sleep(0.2)
         ready_s = time.perf_counter() - t0
         asyncio.run(load(port, users, 8, 200, 10))  # warm-up
-        out = {'batch_wait_ms': batch_wait_ms, 'start_to_ready_s': round(ready_s, 1),
+        out = {'batching': batching, 'batch_wait_ms': 2 if batching == 'wait' else None, 'start_to_ready_s': round(ready_s, 1),
                'levels': [asyncio.run(load(port, users, c, a.requests, a.seconds)) for c in levels]}
-        for lv in out['levels']: print(f"batch_wait_ms={batch_wait_ms} {lv}", file=sys.stderr)
+        for lv in out['levels']: print(f"batching={batching} {lv}", file=sys.stderr)
         return out
     finally:
         proc.send_signal(signal.SIGTERM); proc.wait(60)
@@ -109,10 +110,15 @@ def main(argv=None):
     inproc = {'p50_ms': round(float(np.percentile(ts, 50)) * 1e3, 3), 'p99_ms': round(float(np.percentile(ts, 99)) * 1e3, 3),
               'recommend_per_s': round(len(ts) / sum(ts), 1), 'calls': a.repeats}
     print(f"in process: {inproc}", file=sys.stderr)
+    from recsysmodel.serve import top_items
+    ts = []
+    for _ in range(a.repeats):
+        u = rnd.choice(users); t = time.perf_counter(); top_items(rec, [u], 10); ts.append(time.perf_counter() - t)
+    inproc['top_items_p50_ms'] = round(float(np.percentile(ts, 50)) * 1e3, 3)  # the service's own hot path, in process
     served_model = rec.manifest['served']['model']
     del rec
     levels = (1, 8, 32)
-    results = [serve(run, w, levels, users, a) for w in (0, 2)]
+    results = [serve(run, b, levels, users, a) for b in ('off', 'wait', 'auto')]
     c1 = next(l for l in results[0]['levels'] if l['concurrency'] == 1)
     out = {'run': {'run_id': run.name, 'dataset': json.loads((run/'manifest.json').read_text())['dataset']['name'],
                    'served_model': served_model, 'trained_here': trained_here, 'epochs': a.epochs if trained_here else None},

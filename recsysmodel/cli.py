@@ -150,7 +150,7 @@ def cmd_serve(args) -> int:
         try: token = Path(args.reload_token_file).read_text().strip() or None
         except OSError as e: raise ParameterError(f"--reload-token-file: {e.strerror}: {args.reload_token_file}") from None
     config = ServeConfig(artifacts=args.artifacts, max_history=args.max_history, timeout_s=args.timeout,
-                         batch_wait_ms=args.batch_wait_ms, reload_token=token, access_log=not args.no_access_log)
+                         batching=args.batching, batch_wait_ms=args.batch_wait_ms, reload_token=token, access_log=not args.no_access_log)
     m = check_artifacts(args.artifacts)
     what = (f"run {m['run_id']} (serves {m['served']['model']})" if m else
             f"no run in {args.artifacts} yet: /readyz answers 503 until SIGHUP or POST /admin/reload finds one")
@@ -269,8 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--host', default='127.0.0.1', help="address to bind (default: %(default)s; 0.0.0.0 exposes it to the network)")
     s.add_argument('--port', type=int, default=8080, help="port (default: %(default)s)")
     s.add_argument('--workers', type=int, default=1, help="worker processes sharing the port, each with the run loaded (default: %(default)s)")
-    s.add_argument('--batch-wait-ms', type=float, default=0.0, metavar='MS',
-                   help="group concurrent GET recommendations into one model call, waiting at most MS (default: %(default)s: off; see bench/serve.py)")
+    s.add_argument('--batching', choices=['auto', 'wait', 'off'], default='auto',
+                   help="concurrent GET recommendations share model calls: auto (those that arrive while a call runs go in the next), "
+                        "wait (the first waits --batch-wait-ms for others) or off (default: %(default)s, the fastest in bench/serve.py)")
+    s.add_argument('--batch-wait-ms', type=float, default=2.0, metavar='MS', help="how long --batching wait waits (default: %(default)s)")
     s.add_argument('--max-history', type=int, default=500, help="longest session history a request may send (default: %(default)s)")
     s.add_argument('--timeout', type=float, default=10.0, metavar='S', help="a request that takes longer gets 503 (default: %(default)s)")
     s.add_argument('--reload-token-file', metavar='FILE', help="file holding the token POST /admin/reload needs (default: $RECSYS_RELOAD_TOKEN; none: the endpoint is off)")
