@@ -3,13 +3,14 @@
     python bench/serve.py [--run runs/<id> | --out-dir runs] [--requests 2000] [--seconds 20]
 
 Starts `recsys serve` on 127.0.0.1 (a free port, one worker) over an ml-latest-small run, with each `--batching`
-(off; wait, 2 ms; auto), and drives `GET /v1/recommendations/{user_id}?k=10` for random known users at
+(off; wait, 2 ms; auto) and with auto on two workers, and drives `GET /v1/recommendations/{user_id}?k=10` for random known users at
 concurrency 1, 8 and 32 with a keep-alive HTTP/1.1 client on asyncio (one process, on the same 2 cores as the
 server: the figures include the client's own cost). Each level stops after --requests answers or --seconds,
-whichever comes first. Reported: requests/s, p50/p99 latency, non-200 answers; beside them the in-process
+whichever comes first, and is measured --rounds times (the machine's timing noise is large: the JSON holds the median
+and the range). Reported: requests/s, p50/p99 latency, non-200 answers; beside them the in-process
 `Recommender.recommend(user, 10)` p50 and rate measured in this script, the service's own hot path in process
-(`serve.top_items`), and the HTTP overhead per request (HTTP p50 at concurrency 1, batching off, over the in-process
-`recommend` p50).
+(`serve.top_items`), and the HTTP overhead per request (HTTP p50 at concurrency 1 over the in-process `recommend` p50, with the default
+batching and with none).
 
 The run defaults to the latest under --out-dir (default runs/); without one, a run is trained first on
 ml-latest-small in the release configuration (leave-last-out, `--query latest --index scann`, every model, --epochs
@@ -58,10 +59,20 @@ async def load(port, users, concurrency, requests, seconds):
     return {'concurrency': concurrency, 'requests': len(lat), 'seconds': round(wall, 2), 'requests_per_s': round(len(lat) / wall, 1),
             'p50_ms': round(float(np.percentile(ms, 50)), 2), 'p99_ms': round(float(np.percentile(ms, 99)), 2), 'non_200': int(bad)}
 
-def serve(run, batching, levels, users, a) -> dict:
+def median_of(rounds:list) -> dict:
+    "One level's figures over rounds: the median of each, and the range of p50 and requests/s."
+    out = {k: rounds[0][k] for k in ('concurrency',)}
+    for k in ('requests_per_s', 'p50_ms', 'p99_ms'): out[k] = round(float(np.median([r[k] for r in rounds])), 2)
+    out['non_200'] = sum(r['non_200'] for r in rounds); out['requests'] = sum(r['requests'] for r in rounds)
+    out['p50_ms_range'] = [min(r['p50_ms'] for r in rounds), max(r['p50_ms'] for r in rounds)]
+    out['requests_per_s_range'] = [min(r['requests_per_s'] for r in rounds), max(r['requests_per_s'] for r in rounds)]
+    return out
+
+def serve(run, batching, workers, levels, users, a) -> dict:
     port = free_port()
     proc = subprocess.Popen([str(RECSYS), 'serve', '--artifacts', str(run), '--port', str(port), '--no-access-log',
-                             '--batching', batching, '--batch-wait-ms', '2'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             '--workers', str(workers), '--batching', batching, '--batch-wait-ms', '2'],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         import requests
         t0 = time.perf_counter()
@@ -72,10 +83,11 @@ def serve(run, batching, levels, users, a) -> dict:
             except requests.ConnectionError: pass
             time.sleep(0.2)
         ready_s = time.perf_counter() - t0
-        asyncio.run(load(port, users, 8, 200, 10))  # warm-up
-        out = {'batching': batching, 'batch_wait_ms': 2 if batching == 'wait' else None, 'start_to_ready_s': round(ready_s, 1),
-               'levels': [asyncio.run(load(port, users, c, a.requests, a.seconds)) for c in levels]}
-        for lv in out['levels']: print(f"batching={batching} {lv}", file=sys.stderr)
+        for c in (1, 8, 32): asyncio.run(load(port, users, c, 300, 10))  # warm-up: every worker, every batch size
+        rounds = [[asyncio.run(load(port, users, c, a.requests, a.seconds)) for c in levels] for _ in range(a.rounds)]
+        out = {'batching': batching, 'batch_wait_ms': 2 if batching == 'wait' else None, 'workers': workers,
+               'start_to_ready_s': round(ready_s, 1), 'levels': [median_of([r[i] for r in rounds]) for i in range(len(levels))]}
+        for lv in out['levels']: print(f"batching={batching} workers={workers} {lv}", file=sys.stderr)
         return out
     finally:
         proc.send_signal(signal.SIGTERM); proc.wait(60)
@@ -89,6 +101,7 @@ def main(argv=None):
     p.add_argument('--requests', type=int, default=2000, help='answers per concurrency level (default: %(default)s)')
     p.add_argument('--seconds', type=float, default=20, help='time limit per concurrency level (default: %(default)s)')
     p.add_argument('--repeats', type=int, default=1000, help='in-process recommend calls (default: %(default)s)')
+    p.add_argument('--rounds', type=int, default=3, help='measurements of each level; the JSON holds their median and range (default: %(default)s)')
     p.add_argument('--out', default=str(HERE/'results'/'serve.json'))
     a = p.parse_args(argv)
     run = Path(a.run) if a.run else latest_run(a.out_dir)
@@ -118,12 +131,13 @@ def main(argv=None):
     served_model = rec.manifest['served']['model']
     del rec
     levels = (1, 8, 32)
-    results = [serve(run, b, levels, users, a) for b in ('off', 'wait', 'auto')]
-    c1 = next(l for l in results[0]['levels'] if l['concurrency'] == 1)
+    results = [serve(run, b, w, levels, users, a) for b, w in (('off', 1), ('wait', 1), ('auto', 1), ('auto', 2))]
+    c1 = {r['batching']: next(l for l in r['levels'] if l['concurrency'] == 1) for r in results if r['workers'] == 1}
     out = {'run': {'run_id': run.name, 'dataset': json.loads((run/'manifest.json').read_text())['dataset']['name'],
                    'served_model': served_model, 'trained_here': trained_here, 'epochs': a.epochs if trained_here else None},
            'in_process': inproc, 'http': results,
-           'http_overhead_x': round(c1['p50_ms'] / inproc['p50_ms'], 2),
+           'http_overhead_x': round(c1['auto']['p50_ms'] / inproc['p50_ms'], 2),  # the default, batching auto
+           'http_overhead_x_batching_off': round(c1['off']['p50_ms'] / inproc['p50_ms'], 2),
            'client': 'asyncio keep-alive HTTP/1.1, same machine (its CPU is in the figures)',
            'machine': {'cpus': os.cpu_count(), 'python': platform.python_version(), 'platform': platform.platform()},
            'command': 'python bench/serve.py ' + ' '.join(argv if argv is not None else sys.argv[1:])}
