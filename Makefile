@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export TF_USE_LEGACY_KERAS := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test demo bench readme docs wheel image clean help
+.PHONY: install test demo bench readme docs wheel image up down clean help
 help:
 	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
 	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
@@ -18,6 +18,8 @@ help:
 	@echo "make docs     process every notebook into a docs page (_proc/); renders the site where Quarto is installed"
 	@echo "make wheel    build dist/recsysmodel-<version>-py3-none-any.whl (MODEL=runs/<id> bundles that run)"
 	@echo "make image    build the serving container (RUN=runs/<id>; default: the latest run in runs/), tagged recsysmodel-serve"
+	@echo "make up       start the team stack of compose.yaml (MySQL, MinIO, MLflow, Adminer, the service); needs .env and Docker"
+	@echo "make down     stop the stack (its volumes stay: docker compose down -v removes them)"
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
@@ -66,6 +68,17 @@ image:
 	@command -v docker >/dev/null || { echo "make image needs Docker (the GitHub workflow's image job builds and smoke-tests it)"; exit 1; }
 	@[ -n "$(RUN)" ] || { echo "make image: no run: train one (make demo) or pass RUN=runs/<run_id>"; exit 1; }
 	docker build --build-arg RUN=$(RUN) -t $(IMAGE) .
+
+up:
+	@command -v docker >/dev/null || { echo "make up needs Docker with compose"; exit 1; }
+	@[ -f .env ] || { echo "make up: no .env: cp .env.example .env and change its secrets"; exit 1; }
+	@[ -n "$(RUN)" ] || { echo "make up: no run for the service: train one (make demo) or pass RUN=runs/<run_id>"; exit 1; }
+	RUN=$(RUN) docker compose up -d --build --wait
+	@echo "MLflow http://127.0.0.1:$${MLFLOW_PORT:-5000}  Adminer http://127.0.0.1:$${ADMINER_PORT:-8081}  service http://127.0.0.1:$${SERVE_PORT:-8080}/docs"
+
+down:
+	@command -v docker >/dev/null || { echo "make down needs Docker with compose"; exit 1; }
+	RUN=- docker compose down
 
 clean:
 	rm -rf build dist *.egg-info _docs _proc .pytest_cache bench/.cache
