@@ -340,7 +340,7 @@ def _tensor(name, value, spec, max_rows:int):
         return arr.astype(object)
     try: out = arr.astype(want, casting='same_kind' if arr.dtype.kind == want().dtype.kind else 'unsafe')
     except (OverflowError, ValueError, TypeError) as e: raise BadInput(f"input {name!r}: {e}") from None
-    if arr.dtype.kind in 'iu' and arr.size and (arr.max() > np.iinfo(want).max or arr.min() < np.iinfo(want).min):
+    if np.issubdtype(want, np.integer) and arr.size and (arr.max() > np.iinfo(want).max or arr.min() < np.iinfo(want).min):
         raise BadInput(f"input {name!r} has values out of the {spec.dtype.name} range")
     if not spec.shape.is_compatible_with(out.shape):
         raise BadInput(f"input {name!r} has shape {list(out.shape)}; the signature takes {spec.shape.as_list()} (None: any size)")
