@@ -10,7 +10,7 @@ __all__ = ['MAX_K', 'MAX_IDS', 'BATCHING', 'access_log', 'ERRORS', 'ServeConfig'
 
 # %% ../nbs/07_serve.ipynb #a1000004
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
-import asyncio, contextlib, hmac, json, logging, os, re, signal, sys, tempfile, threading, time, traceback, uuid
+import asyncio, contextlib, hmac, json, logging, os, re, signal, struct, sys, tempfile, threading, time, traceback, uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -214,9 +214,14 @@ class Metrics:
         self._run_labels = (served.run_id, served.model)
         self.run.labels(*self._run_labels).set(1); self.load_seconds.set(served.load_s); self.reloads.labels('loaded').inc()
 
-    def text(self) -> bytes:
+    def text(self, tries:int=5) -> bytes:
+        "The Prometheus text. With several workers a scrape can meet a file a worker is extending at that moment (prometheus_client then reports it corrupted): read again."
         from prometheus_client import generate_latest
-        return generate_latest(self.registry)
+        for attempt in range(tries):
+            try: return generate_latest(self.registry)
+            except (RuntimeError, ValueError, struct.error):
+                if not self.multiprocess or attempt == tries - 1: raise
+                time.sleep(0.02)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 access_log = logging.getLogger('recsysmodel.access')
@@ -485,7 +490,7 @@ def create_app(config:ServeConfig|None=None) -> FastAPI:
              responses={200: {'content': {'text/plain': {'schema': {'type': 'string'}}}}})
     async def metrics_text():
         from prometheus_client import CONTENT_TYPE_LATEST
-        return Response(metrics.text(), media_type=CONTENT_TYPE_LATEST)
+        return Response(await asyncio.to_thread(metrics.text), media_type=CONTENT_TYPE_LATEST)
 
     @app.get('/v1/recommendations/{user_id}', tags=['recommendations'], response_model=Recommendations, responses=ERRORS,
              summary="A user's top k, as the run serves them")

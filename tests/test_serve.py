@@ -235,7 +235,7 @@ def test_workers_survive_a_killed_sibling_and_reload_together(run, rec, tmp_path
             time.sleep(1)
         assert ids == {'second'}
         m = s.get('/metrics').text  # added up over both workers
-        assert 'recsys_requests_total{method="GET",route="/v1/recommendations/{user_id}",status="200"}' in m
+        assert 'recsys_requests_total{method="GET",route="/v1/recommendations/{user_id}",status="200"}' in m, s.stderr()[-3000:]
         assert s.stop() == 0
 
 def test_sigterm_drains_requests_in_flight_then_exits_0(run, rec, tmp_path):
