@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['LOG_LEVELS', 'NOISY_MODULES', 'RecsysError', 'DataError', 'ChecksumError', 'DownloadError', 'ParameterError',
-           'UnknownUserError', 'UnknownItemError', 'RunError', 'as_ids', 'log_level', 'configure_output',
-           'quiet_native', 'sha256_file', 'atomic_write', 'file_lock']
+__all__ = ['LOG_LEVELS', 'NOISY_MODULES', 'MLFLOW_HTTP', 'RecsysError', 'DataError', 'ChecksumError', 'DownloadError',
+           'ParameterError', 'UnknownUserError', 'UnknownItemError', 'RunError', 'as_ids', 'log_level',
+           'configure_output', 'quiet_native', 'sha256_file', 'atomic_write', 'file_lock']
 
 # %% ../nbs/00_core.ipynb #ef5ff6e4
 class RecsysError(Exception):
@@ -71,6 +71,10 @@ LOG_LEVELS = ('debug', 'info', 'warning', 'error')
 NOISY_MODULES = ('tensorflow', 'tf_keras', 'keras', 'tensorflow_recommenders', 'scann', 'absl', 'google', 'mlflow',
                  'setuptools', 'pkg_resources', 'papermill', 'jupyter_client', 'nbclient', 'ipykernel')
 _OURS = {}  # environment variables this module set (and may change again)
+# MLflow retries an unreachable server 7 times with a doubling backoff (about 4 minutes); these bound it to about 6 s.
+# A value you set yourself wins.
+MLFLOW_HTTP = {'MLFLOW_HTTP_REQUEST_MAX_RETRIES': '3', 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR': '1',
+               'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER': '0', 'MLFLOW_HTTP_REQUEST_TIMEOUT': '30'}
 
 def log_level() -> str:
     "The project's log level: `RECSYS_LOG_LEVEL` (debug, info, warning, error), else warning."
@@ -89,6 +93,9 @@ def configure_output(level:str|None=None) -> str:
     os.environ['RECSYS_LOG_LEVEL'] = level  # child processes (papermill kernels, workers) inherit it
     _setenv('TF_CPP_MIN_LOG_LEVEL', '0' if debug else '3')
     os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')  # TFRS needs Keras 2; must precede TensorFlow's first import
+    _setenv('MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR', 'true' if debug else 'false')  # a bar per registry download
+    _setenv('MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT', 'false' if debug else 'true')  # "View run ... at" lines
+    for name, value in MLFLOW_HTTP.items(): os.environ.setdefault(name, value)
     logging.getLogger('recsysmodel').setLevel(level.upper())
     for name in ('absl', 'tensorflow', 'h5py', 'mlflow', 'alembic'):
         logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.ERROR)

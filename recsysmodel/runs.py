@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
-from .core import RunError, ParameterError, atomic_write, quiet_native, sha256_file
+from .core import RunError, ParameterError, atomic_write, file_lock, quiet_native, sha256_file
 
 # %% auto #0
 __all__ = ['FORMAT', 'SCHEMA_VERSION', 'MANIFEST', 'FILES', 'MODELS', 'SERVED_MODELS', 'NEEDS', 'REQUIRED', 'SERVED_KEYS',
-           'check_manifest', 'redact_uri', 'public_manifest', 'file_checksums', 'write_manifest', 'bundled_run',
-           'latest_run', 'find_run', 'verify_run', 'copy_run', 'ServedModel', 'harness_scorer', 'SequenceFunctions',
-           'LoadedRun', 'serving_plan', 'load_run']
+           'MODEL_URI', 'TAG_RUN_ID', 'TAG_MANIFEST_SHA', 'check_manifest', 'redact_uri', 'public_manifest',
+           'file_checksums', 'write_manifest', 'bundled_run', 'latest_run', 'is_model_uri', 'find_run', 'verify_run',
+           'copy_run', 'NoModelVersion', 'mask_secrets', 'model_cache_dir', 'model_version', 'registry_run',
+           'ServedModel', 'harness_scorer', 'SequenceFunctions', 'LoadedRun', 'serving_plan', 'load_run']
 
 # %% ../nbs/02b_runs.ipynb #e6533ac9
 FORMAT, SCHEMA_VERSION = 'recsysmodel.run', 2
@@ -121,11 +122,16 @@ def latest_run(out_dir) -> Path|None:
     if not (run/MANIFEST).is_file(): raise RunError(f"{f} points at {name}, which has no {MANIFEST}")
     return run
 
+def is_model_uri(x) -> bool:
+    "Whether `x` names a model registry version (`models:/...`)."
+    return isinstance(x, str) and x.startswith('models:/')
+
 def find_run(artifacts=None) -> Path:
-    "The run folder `artifacts` names (a run, or an out_dir with `latest`), else `$RECSYS_ARTIFACTS`, else the bundled run."
+    "The run folder `artifacts` names (a run, an out_dir with `latest` or a `models:/` URI), else `$RECSYS_ARTIFACTS`, else the bundled run."
     tried = []
     for cand, why in ((artifacts, 'artifacts'), (os.environ.get('RECSYS_ARTIFACTS'), '$RECSYS_ARTIFACTS'), (bundled_run(), 'bundled run')):
         if cand is None or cand == '': continue
+        if is_model_uri(cand): return registry_run(cand)  # models:/<name>@<alias>: see "Runs from the model registry"
         p = Path(cand).expanduser()
         if (p/MANIFEST).is_file(): return p
         if (run := latest_run(p)) is not None: return run
@@ -188,6 +194,72 @@ def copy_run(run_dir, dest) -> dict:
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True); raise
     return m
+
+# %% ../nbs/02b_runs.ipynb #5a1f0c02
+MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[A-Za-z0-9_-]+)|/(?P<version>[0-9]+))$")
+TAG_RUN_ID, TAG_MANIFEST_SHA = 'recsysmodel.run_id', 'recsysmodel.manifest_sha256'  # on every registered version
+
+class NoModelVersion(RunError):
+    "The registry has no such model, version or alias (yet)."
+
+def mask_secrets(text) -> str:
+    "`text` with the user and password of every URI in it replaced by `***`."
+    return re.sub(r"([a-z][a-z0-9+.-]*://)[^/@\s]+@", r"\1***@", str(text), flags=re.I)
+
+def model_cache_dir() -> Path:
+    "Where registry versions are downloaded: `$RECSYS_MODEL_CACHE`, else `<user cache>/recsysmodel/models`."
+    if os.environ.get('RECSYS_MODEL_CACHE'): return Path(os.environ['RECSYS_MODEL_CACHE']).expanduser()
+    import platformdirs
+    return Path(platformdirs.user_cache_dir('recsysmodel'))/'models'
+
+def model_version(uri:str):
+    "The registry's `ModelVersion` that `uri` (`models:/<name>@<alias>` or `models:/<name>/<version>`) names."
+    mt = MODEL_URI.match(uri or '')
+    if not mt: raise RunError(f"{uri!r} is not a model registry URI: models:/<name>@<alias> or models:/<name>/<version>")
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    where = redact_uri(mlflow.get_tracking_uri())
+    c = mlflow.MlflowClient()
+    try: return c.get_model_version_by_alias(mt['name'], mt['alias']) if mt['alias'] else c.get_model_version(mt['name'], mt['version'])
+    except MlflowException as e:
+        if e.error_code == 'RESOURCE_DOES_NOT_EXIST' or (mt['alias'] and 'alias' in e.message and 'not found' in e.message):
+            raise NoModelVersion(f"{uri}: the model registry at {where} has no such {'alias' if mt['alias'] else 'version'} yet") from None
+        raise RunError(f"{uri}: the model registry at {where} failed: {mask_secrets(e.message)[:300]}") from None
+    except Exception as e: raise RunError(f"{uri}: cannot reach the model registry at {where} ({type(e).__name__})") from None
+
+def registry_run(uri:str, cache_dir=None) -> Path:
+    "Download the registered version `uri` names into the cache, verified (manifest sha256 and every file); returns its run folder."
+    mv = model_version(uri)
+    tags = mv.tags or {}
+    run_id, want = tags.get(TAG_RUN_ID), tags.get(TAG_MANIFEST_SHA)
+    if not (run_id and want and re.fullmatch(r"[A-Za-z0-9._-]+", run_id) and run_id not in ('.', '..')):
+        raise RunError(f"{uri} (version {mv.version}) was not registered by recsysmodel: it lacks the tags {TAG_RUN_ID} and {TAG_MANIFEST_SHA}")
+    name = mv.name
+    home = Path(cache_dir or model_cache_dir())/re.sub(r"[^A-Za-z0-9._-]", '_', name)/f"v{mv.version}"
+    home.mkdir(parents=True, exist_ok=True)
+    final = home/run_id
+    refused = lambda e: RunError(f"{uri} (version {mv.version} of {name}) is refused: {e}")
+    with file_lock(home/'.lock'):  # workers of one service share one download
+        if (final/MANIFEST).is_file():
+            try:
+                if sha256_file(final/MANIFEST) == want: verify_run(final); return final
+            except RunError: pass  # a cached copy changed since: download it again
+            shutil.rmtree(final)
+        import mlflow
+        tmp = Path(tempfile.mkdtemp(prefix='.download-', dir=home))
+        try:
+            try: mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}", dst_path=str(tmp))
+            except Exception as e: raise RunError(f"{uri} (version {mv.version}): download failed: {mask_secrets(e)[:300]}") from None
+            src = tmp/'artifacts'/run_id
+            if not (src/MANIFEST).is_file(): raise refused(f"it holds no run folder artifacts/{run_id}/ with a {MANIFEST}")
+            if sha256_file(src/MANIFEST) != want: raise refused(f"its {MANIFEST} does not match the sha256 recorded when it was registered")
+            try: m = verify_run(src)
+            except RunError as e: raise refused(str(e).replace(str(src), run_id)) from None
+            if m['run_id'] != run_id: raise refused(f"its manifest names run {m['run_id']}, the registry {run_id}")
+            os.replace(src, final)
+            atomic_write(home/'latest', run_id + '\n')
+        finally: shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 # %% ../nbs/02b_runs.ipynb #d24fb478
 class ServedModel:
