@@ -95,6 +95,7 @@ def configure_output(level:str|None=None) -> str:
     os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')  # TFRS needs Keras 2; must precede TensorFlow's first import
     _setenv('MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR', 'true' if debug else 'false')  # a bar per registry download
     _setenv('MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT', 'false' if debug else 'true')  # "View run ... at" lines
+    _setenv('MLFLOW_LOGGING_LEVEL', 'DEBUG' if debug else 'ERROR')  # MLflow sets its loggers again when a store opens
     for name, value in MLFLOW_HTTP.items(): os.environ.setdefault(name, value)
     logging.getLogger('recsysmodel').setLevel(level.upper())
     for name in ('absl', 'tensorflow', 'h5py', 'mlflow', 'alembic'):

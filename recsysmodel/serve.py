@@ -31,7 +31,7 @@ BATCHING = ('auto', 'wait', 'off')
 @dataclass
 class ServeConfig:
     "How the service answers: where its run comes from and the limits every request meets."
-    artifacts:str|None = None       # a run folder, or an out_dir whose `latest` names one (read again on reload)
+    artifacts:str|None = None       # a run folder, an out_dir whose `latest` names one, or models:/<name>@<alias> (read again on reload)
     max_history:int = 500           # the longest session history a request may send (at most MAX_IDS)
     max_batch_users:int = 1000      # the most user ids in one batch request (at most MAX_IDS)
     max_instances:int = 1000        # the most instances (rows) in one TF-Serving predict request
@@ -573,8 +573,11 @@ def _supervisor_class():
     return Supervisor
 
 def check_artifacts(artifacts) -> dict|None:
-    "The manifest of the run `artifacts` names, verified; None for an out_dir with no run yet; a `RunError` otherwise."
-    from recsysmodel.runs import latest_run, verify_run
+    "The manifest of the run `artifacts` names, verified; None for an out_dir with no run yet (or a registry alias not set yet); a `RunError` otherwise."
+    from recsysmodel.runs import NoModelVersion, is_model_uri, latest_run, verify_run
+    if is_model_uri(artifacts):
+        try: return verify_run(find_run(artifacts))
+        except NoModelVersion: return None
     p = Path(artifacts).expanduser() if artifacts else None
     if p is not None and p.is_dir() and not (p/MANIFEST).exists() and latest_run(p) is None: return None
     return verify_run(find_run(artifacts))
