@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 export TF_USE_LEGACY_KERAS := 1
 export MPLBACKEND := Agg
 
-.PHONY: install test demo bench readme docs wheel image up down clean help
+.PHONY: install test demo bench readme docs wheel image up down train archive build clean help
 help:
 	@echo "make install  create .venv and install recsysmodel (editable) with its dev tools"
 	@echo "make test     run every notebook (nbdev_test) and the pytest suite"
@@ -20,6 +20,11 @@ help:
 	@echo "make image    build the serving container (RUN=runs/<id>; default: the latest run in runs/), tagged recsysmodel-serve"
 	@echo "make up       start the team stack of compose.yaml (MySQL, MinIO, MLflow, Adminer, the service); needs .env and Docker"
 	@echo "make down     stop the stack (its volumes stay: docker compose down -v removes them)"
+	@echo "make train    papermill nbs/03_train.ipynb tracked to MLFLOW_TRACKING_URI (default http://127.0.0.1:5000, the stack's);"
+	@echo "              DATASET=ml-latest-small EPOCHS=3 PARAMS='-p protocol leave-last-out' as for papermill"
+	@echo "make archive  register RUN (default: the latest run in runs/) in the model registry as MODEL_NAME (recsysmodel);"
+	@echo "              the quality gate decides whether it becomes the champion the stack's service serves"
+	@echo "make build    make wheel, then make image"
 	@echo "make clean    remove build outputs and caches (keeps .venv)"
 
 install: $(VENV)/.installed
@@ -72,13 +77,30 @@ image:
 up:
 	@command -v docker >/dev/null || { echo "make up needs Docker with compose"; exit 1; }
 	@[ -f .env ] || { echo "make up: no .env: cp .env.example .env and change its secrets"; exit 1; }
-	@[ -n "$(RUN)" ] || { echo "make up: no run for the service: train one (make demo) or pass RUN=runs/<run_id>"; exit 1; }
-	RUN=$(RUN) docker compose up -d --build --wait
-	@echo "MLflow http://127.0.0.1:$${MLFLOW_PORT:-5000}  Adminer http://127.0.0.1:$${ADMINER_PORT:-8081}  service http://127.0.0.1:$${SERVE_PORT:-8080}/docs"
+	docker compose up -d --build --wait
+	@echo "MLflow http://127.0.0.1:$${MLFLOW_PORT:-5000}  Adminer http://127.0.0.1:$${ADMINER_PORT:-8081}  service http://127.0.0.1:$${SERVE_PORT:-8080}/docs (ready once a run is archived)"
 
 down:
 	@command -v docker >/dev/null || { echo "make down needs Docker with compose"; exit 1; }
-	RUN=- docker compose down
+	docker compose down
+
+# The stack's verbs: train tracked to its MLflow server, then register the run through the quality gate.
+MLFLOW_TRACKING_URI ?= http://127.0.0.1:5000
+MODEL_NAME ?= recsysmodel
+DATASET ?= ml-latest-small
+train: install
+	@mkdir -p $(DEMO_OUT)
+	MLFLOW_TRACKING_URI=$(MLFLOW_TRACKING_URI) $(BIN)/papermill --inject-output-path nbs/03_train.ipynb $(DEMO_OUT)/03_train.executed.ipynb \
+	  -p dataset $(DATASET) -p epochs $(EPOCHS) -p out_dir $(DEMO_OUT) $(PARAMS)
+	@echo "tracked to $(MLFLOW_TRACKING_URI); register it with: make archive RUN=$(DEMO_OUT)/$$(cat $(DEMO_OUT)/latest)"
+
+archive: install
+	@[ -n "$(RUN)" ] || { echo "make archive: no run: train one (make train) or pass RUN=runs/<run_id>"; exit 1; }
+	MLFLOW_TRACKING_URI=$(MLFLOW_TRACKING_URI) $(BIN)/recsys publish register $(RUN) --name $(MODEL_NAME)
+	@if command -v docker >/dev/null && [ -n "$$(docker compose ps -q serve 2>/dev/null)" ]; then \
+	  docker compose kill -s HUP serve >/dev/null && echo "sent SIGHUP to the stack's service: it serves whatever $(MODEL_NAME)@champion now names"; fi
+
+build: wheel image
 
 clean:
 	rm -rf build dist *.egg-info _docs _proc .pytest_cache bench/.cache

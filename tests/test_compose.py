@@ -42,6 +42,19 @@ def test_services_start_in_order_with_healthchecks():
     assert re.search(r"^FROM ghcr\.io/mlflow/mlflow:v\$\{MLFLOW_VERSION\}$", df, re.M) and 'pymysql' in df and 'boto3' in df
     assert '/health' in ' '.join(s['mlflow']['healthcheck']['test'])
     assert s['adminer']['image'].startswith('adminer:')
+    # the service serves the registry's champion, from the Dockerfile target without a baked run, once MLflow is up
+    assert s['serve']['build'] == {'context': '.', 'target': 'app'}
+    assert s['serve']['depends_on'] == {'mlflow': {'condition': 'service_healthy'}}
+    assert s['serve']['environment']['MLFLOW_TRACKING_URI'] == 'http://mlflow:5000'
+    assert s['serve']['command'] == ['--model', 'models:/${MODEL_NAME:-recsysmodel}@champion']
+    assert re.search(r"^FROM python:\$\{PYTHON\}-slim AS app$", (ROOT/'Dockerfile').read_text(), re.M)
+
+def test_every_service_is_healthchecked_or_waits_for_one():
+    s = compose()['services']
+    for name, svc in s.items():
+        if 'healthcheck' in svc: continue
+        deps = svc.get('depends_on') or {}
+        assert deps and all(d.get('condition') in ('service_healthy', 'service_completed_successfully') for d in deps.values()), name
 
 def test_every_port_listens_on_loopback_only():
     for name, svc in compose()['services'].items():
@@ -72,6 +85,9 @@ def test_env_example_fills_every_required_value():
     try: interpolate(c['services']['mysql']['environment']['MYSQL_PASSWORD'], missing); assert False, "a missing secret must stop compose"
     except KeyError as e: assert 'MYSQL_PASSWORD' in str(e)
 
-def test_make_help_lists_up_and_down():
+def test_make_help_lists_the_stack_verbs():
     out = subprocess.run(['make', '-s', 'help'], cwd=ROOT, capture_output=True, text=True).stdout
-    assert re.search(r"^make up ", out, re.M) and re.search(r"^make down ", out, re.M)
+    for verb in ('up', 'down', 'train', 'archive', 'test', 'build'): assert re.search(rf"^make {verb} ", out, re.M), verb
+    mk = (ROOT/'Makefile').read_text()
+    assert 'recsys publish register $(RUN)' in mk and 'papermill --inject-output-path nbs/03_train.ipynb' in mk
+    assert not re.search(r"^export MLFLOW_TRACKING_URI", mk, re.M)  # make test never tracks to the stack by accident

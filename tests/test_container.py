@@ -35,29 +35,32 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_a_healthcheck():
     known = {'ARG', 'FROM', 'RUN', 'COPY', 'ENV', 'WORKDIR', 'USER', 'EXPOSE', 'HEALTHCHECK', 'ENTRYPOINT', 'CMD', 'STOPSIGNAL', 'LABEL'}
     assert {w for w, _ in ins} <= known, {w for w, _ in ins} - known
     st = stages(ins)
-    assert list(st) == ['build', 'serve'], list(st)
-    for name, body in st.items(): assert re.fullmatch(r"python:\$\{PYTHON\}-slim", body[0][1]), (name, body[0])
+    assert list(st) == ['build', 'app', 'serve'], list(st)  # serve, the default target, is last
+    for name in ('build', 'app'): assert re.fullmatch(r"python:\$\{PYTHON\}-slim", st[name][0][1]), (name, st[name][0])
+    assert st['serve'][0] == ('FROM', 'app'), st['serve'][0]
     assert re.search(r"^ARG PYTHON=3\.11$", text, re.M)
-    final = st['serve']
-    words = [w for w, _ in final]
-    # the final stage holds the wheel (from the build stage) and the run folder, nothing else from the context
-    copies = [rest for w, rest in final if w == 'COPY']
-    assert copies == ['--from=build /dist/ /tmp/wheels/', '${RUN} /srv/run'], copies
-    assert any(w == 'RUN' and 'pip install /tmp/wheels/*.whl' in r and 'rm -rf /tmp/wheels' in r for w, r in final)
+    app, final = st['app'], st['serve']
+    # app holds the wheel from the build stage and nothing else from the context; serve adds the run folder only
+    assert [r for w, r in app if w == 'COPY'] == ['--from=build /dist/ /tmp/wheels/']
+    assert [r for w, r in final if w == 'COPY'] == ['${RUN} /srv/run']
+    assert any(w == 'RUN' and 'pip install /tmp/wheels/*.whl' in r and 'rm -rf /tmp/wheels' in r for w, r in app)
     assert any(w == 'RUN' and 'recsys show --verify --artifacts /srv/run' in r for w, r in final), "the run is verified at build time"
-    # a non-root user, set before the entrypoint and after every RUN
-    user = [r for w, r in final if w == 'USER']
-    assert user == ['recsys'] and words.index('USER') > max(i for i, w in enumerate(words) if w == 'RUN')
-    assert any(w == 'RUN' and 'useradd' in r and '--system' in r and 'recsys' in r for w, r in final)
-    # HEALTHCHECK on /healthz, an exec-form entrypoint that serves the baked run on the container's port
-    hc = next(r for w, r in final if w == 'HEALTHCHECK')
+    # a non-root user, set after every RUN of app, and never switched back in serve
+    words = [w for w, _ in app]
+    assert [r for w, r in app if w == 'USER'] == ['recsys'] and words.index('USER') > max(i for i, w in enumerate(words) if w == 'RUN')
+    assert not any(w == 'USER' for w, _ in final)
+    assert any(w == 'RUN' and 'useradd' in r and '--system' in r and 'recsys' in r for w, r in app)
+    # HEALTHCHECK on /healthz (inherited by serve), exec-form entrypoints on the container's port
+    hc = next(r for w, r in app if w == 'HEALTHCHECK')
     assert '/healthz' in hc and hc.split('CMD', 1)[1].strip().startswith('[')
+    port = next(r for w, r in app if w == 'EXPOSE')
     ep = json.loads(next(r for w, r in final if w == 'ENTRYPOINT'))
-    assert ep[:2] == ['recsys', 'serve'] and ep[ep.index('--artifacts') + 1] == '/srv/run'
-    port = ep[ep.index('--port') + 1]
-    assert next(r for w, r in final if w == 'EXPOSE') == port
-    env = ' '.join(r for w, r in final if w == 'ENV')
-    assert 'TF_USE_LEGACY_KERAS=1' in env
+    assert ep[:2] == ['recsys', 'serve'] and ep[ep.index('--artifacts') + 1] == '/srv/run' and ep[ep.index('--port') + 1] == port
+    ep_app, cmd_app = json.loads(next(r for w, r in app if w == 'ENTRYPOINT')), json.loads(next(r for w, r in app if w == 'CMD'))
+    assert ep_app[:2] == ['recsys', 'serve'] and ep_app[ep_app.index('--port') + 1] == port and '--artifacts' not in ep_app
+    assert cmd_app == ['--model', 'models:/recsysmodel@champion']  # the registry's champion
+    env = ' '.join(r for w, r in app if w == 'ENV')
+    assert 'TF_USE_LEGACY_KERAS=1' in env and 'RECSYS_MODEL_CACHE=/tmp/' in env  # a cache the non-root user can write
     # the build stage builds the wheel from the package sources only
     assert any(w == 'RUN' and 'python -m build --wheel --outdir /dist' in r for w, r in st['build'])
 
