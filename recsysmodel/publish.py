@@ -101,8 +101,8 @@ def _metrics(manifest:dict) -> dict:
     if 'served' not in m and manifest.get('format') == 'recsysmodel.run/1' and 'two_stage' in m: m['served'] = m['two_stage']
     return m
 
-def quality_gate(manifest:dict, previous:dict|None=None, tolerance:float=0.0, baselines=None) -> list:
-    "Failed checks of a run's manifest against its baselines (`baselines`: names, default all) and the `previous` published manifest (empty list: it passes)."
+def quality_gate(manifest:dict, previous:dict|None=None, tolerance:float=0.0, baselines=None, previous_is:str='published run') -> list:
+    "Failed checks of a run's manifest against its baselines (`baselines`: names, default all) and the `previous` manifest (empty list: it passes)."
     rows = []
     def fail(check, model, metric, value, reference, against): rows.append(dict(check=check, model=model, metric=metric, value=value, reference=reference, against=against))
     known = {b for bs in BASELINES_OF.values() for b in bs}
@@ -115,8 +115,9 @@ def quality_gate(manifest:dict, previous:dict|None=None, tolerance:float=0.0, ba
     if previous:
         same = lambda x: (x.get('dataset', {}).get('name'), PROTOCOL_ALIASES.get(x.get('protocol'), x.get('protocol')))
         if same(previous) != same(manifest):
-            fail('previous', '-', '-', None, None, f"published run {previous.get('run_id')} was trained on {same(previous)}, this one on "
-                 f"{same(manifest)}: not comparable (publish with --force to start a new line, or pass --previous)")
+            fail('previous', '-', '-', None, None, f"{previous_is} {previous.get('run_id')} was trained on {same(previous)}, this one on "
+                 f"{same(manifest)}: not comparable (" + ("publish with --force to start a new line, or pass --previous" if previous_is == 'published run'
+                                                          else "register it under another --name") + ")")
             previous = None
     pm = _metrics(previous) if previous else None
     for model, metrics in GATE.items():
@@ -130,8 +131,8 @@ def quality_gate(manifest:dict, previous:dict|None=None, tolerance:float=0.0, ba
                 elif not sign * (v - ref) > 0: fail('baseline', model, metric, v, ref, b)
             if pm is not None:
                 ref = pm.get(model, {}).get(metric)
-                if not _finite(ref): fail('previous', model, metric, v, ref, f"published run {previous.get('run_id')} (no such figure)")
-                elif sign * (v - ref) < -tolerance: fail('previous', model, metric, v, ref, f"published run {previous.get('run_id')}")
+                if not _finite(ref): fail('previous', model, metric, v, ref, f"{previous_is} {previous.get('run_id')} (no such figure)")
+                elif sign * (v - ref) < -tolerance: fail('previous', model, metric, v, ref, f"{previous_is} {previous.get('run_id')}")
     return rows
 
 def format_gate(rows:list) -> str:

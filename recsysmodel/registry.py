@@ -38,9 +38,7 @@ def _absent(x) -> bool:
     if isinstance(x, float) and np.isnan(x): return True
     return False
 
-import mlflow.pyfunc, warnings
-# MLflow suggests type hints on `predict` for its own validation; the signature below already says what goes in and out
-warnings.filterwarnings('ignore', message=r".*Add type hints to the `predict` method", category=UserWarning)
+import mlflow.pyfunc
 
 class RecsysModel(mlflow.pyfunc.PythonModel):
     "A verified run as an MLflow pyfunc: `predict` answers user ids and histories."
@@ -51,7 +49,7 @@ class RecsysModel(mlflow.pyfunc.PythonModel):
         if not want or not (run/MANIFEST).is_file() or sha256_file(run/MANIFEST) != want:
             raise RunError(f"the model's run {run.name}: {MANIFEST} is missing or does not match the sha256 recorded when it was logged")
         self.rec = Recommender.load(run)  # verifies every file against the manifest, then loads
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input:pd.DataFrame, params=None):  # the hint: MLflow hands over a DataFrame
         params = params or {}
         k, cold = int(params.get('k', 10)), (params.get('cold_start') or None)
         df = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
@@ -154,7 +152,7 @@ def register_run(path, name:str=MODEL_NAME, tolerance:float=0.0, baselines=None,
             if champ is not None:
                 try: champ_m = json.loads((registry_run(f"models:/{name}/{champ.version}", cache_dir)/MANIFEST).read_text())
                 except RunError as e: raise RegistryError(f"the current champion (version {champ.version} of {name}) cannot be read, so nothing can be compared with it: {e}") from None
-        rows = quality_gate(m, champ_m, tolerance, baselines)
+        rows = quality_gate(m, champ_m, tolerance, baselines, previous_is='champion run')
         against = 'baselines' + (f" and champion version {champ.version} (run {champ_m['run_id']})" if champ else ' (no champion yet)')
         model_uri, sha = log_run_model(path, synced['mlflow_run_id'], uri)
         with _tracking(uri):

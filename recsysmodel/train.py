@@ -199,10 +199,12 @@ def probe_tracking(uri:str):
     if not uri.startswith(('http://', 'https://')): return
     import requests
     why = None
+    insecure = os.environ.get('MLFLOW_TRACKING_INSECURE_TLS', '').lower() in ('true', '1')  # as MLflow's own calls
+    verify = False if insecure else (os.environ.get('MLFLOW_TRACKING_SERVER_CERT_PATH') or True)
     for attempt in range(TRACKING_ATTEMPTS):
         if attempt: time.sleep(TRACKING_WAITS[min(attempt, len(TRACKING_WAITS)) - 1])
         try:
-            r = requests.get(uri.rstrip('/') + '/health', timeout=5)
+            r = requests.get(uri.rstrip('/') + '/health', timeout=5, verify=verify)
             if r.status_code < 500: return  # a 401/403/404 still means a server answers: MLflow's own calls will say more
             why = f"HTTP {r.status_code}"
         except requests.RequestException as e: why = type(e).__name__
