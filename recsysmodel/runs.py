@@ -22,7 +22,7 @@ __all__ = ['FORMAT', 'SCHEMA_VERSION', 'MANIFEST', 'FILES', 'MODELS', 'SERVED_MO
 FORMAT, SCHEMA_VERSION = 'recsysmodel.run', 2
 MANIFEST = 'manifest.json'
 FILES = {'items': 'items.parquet', 'encoding': 'encoding.json', 'popular': 'popular.json', 'users': 'users.json',
-         'notebook': 'notebook.ipynb', 'evaluation': 'evaluation'}
+         'notebook': 'notebook.ipynb', 'evaluation': 'evaluation', 'raw_ids': 'raw_ids.json'}
 MODELS = {'retrieval': 'models/retrieval', 'ranking': 'models/ranking', 'sequence': 'models/sequence'}
 SERVED_MODELS = ('two_stage', 'retrieval', 'sequence')  # what a run may serve, and the SavedModels each needs
 NEEDS = {'two_stage': ('retrieval', 'ranking'), 'retrieval': ('retrieval',), 'sequence': ('sequence',)}

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from .core import ParameterError, RecsysError, atomic_write, file_lock
 from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, MovieLens, ProtocolData, load_movielens, prepare, protocol_name, synthetic_movielens
-from .evaluation import PROTOCOLS, Report, evaluate, format_table, save_report, score_model
+from .evaluation import BASELINES, PROTOCOLS, Report, evaluate, format_table, save_report, score_model
+from .interactions import DUPLICATES, load_interactions
 from .runs import (MANIFEST, MODELS, FILES, LoadedRun, SequenceFunctions, ServedModel, harness_scorer, latest_run,
                               mask_secrets, public_manifest, redact_uri, serving_plan, verify_run, write_manifest)
 
@@ -29,6 +30,15 @@ PARAMETERS = {  # name: (default, type, help)
     'data_dir': (None, str, "folder holding <dataset>/ or <dataset>.zip (default: $RECSYS_DATA_DIR, else the user cache)"),
     'download': (True, bool, "download the dataset when it is not in data_dir"),
     'verify_data': (True, bool, "check a local GroupLens zip against its pinned sha256 (false: a zip of your own)"),
+    'interactions': (None, str, "your own interaction log instead of a MovieLens dataset: a CSV file, a Parquet file or a folder of Parquet parts"),
+    'items': (None, str, "the item table of your own log (CSV/Parquet), optional: item_col and any of title_col, genres_col"),
+    'user_col': ('user_id', str, "your log's user id column"),
+    'item_col': ('item_id', str, "your log's (and item table's) item id column"),
+    'time_col': ('timestamp', str, "your log's time column: integer seconds or ISO 8601 date-times"),
+    'rating_col': (None, str, "your log's rating column; none: implicit feedback (every event a positive, no rating model)"),
+    'title_col': ('title', str, "the item table's title column, used if present"),
+    'genres_col': ('genres', str, "the item table's categories column ('|'-separated or a list), used if present"),
+    'duplicates': ('latest', str, "a user and item more than once in your log: latest (keep the latest event), keep or error"),
     'protocol': ('random-80-20', str, "evaluation protocol: random-80-20 (old name: seed), tfrs, leave-last-out or rating-90-10"),
     'models': ('retrieval,ranking,sequence', str, "models to train, comma-separated: retrieval, ranking (needs retrieval), sequence"),
     'sample_frac': (1.0, float, "share of the ratings used, random-80-20 only (the predecessor's '5% of observations' is 0.05)"),
@@ -76,7 +86,7 @@ def params_table() -> str:
 
 # %% ../nbs/02c_train.ipynb #6345f8c3
 _CHOICES = {'dataset': (*DATASETS, 'synthetic'), 'protocol': tuple(SPLITS), 'query': QUERIES, 'index': INDEXES,
-            'sequence_loss': ('auto', 'full', 'sampled')}
+            'sequence_loss': ('auto', 'full', 'sampled'), 'duplicates': DUPLICATES}
 _POSITIVE = ('epochs', 'retrieval_epochs', 'ranking_epochs', 'sequence_epochs', 'retrieval_batch_size', 'ranking_batch_size',
              'sequence_batch_size', 'retrieval_dim', 'ranking_dim', 'sequence_dim', 'sequence_blocks', 'sequence_heads',
              'n_candidates', 'retrieval_learning_rate', 'ranking_learning_rate', 'sequence_learning_rate')
@@ -122,6 +132,7 @@ def validate_params(**params) -> dict:
     if p['run_name'] is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", p['run_name']):
         raise ParameterError(f"parameter run_name may hold only letters, digits, '.', '_' and '-' (1-64 of them), got {p['run_name']!r}")
     if not p['out_dir'].strip(): raise ParameterError("parameter out_dir must not be empty")
+    if p['items'] is not None and p['interactions'] is None: raise ParameterError("parameter items describes your own log: give interactions too")
     return p
 
 # %% ../nbs/02c_train.ipynb #711e61dc
@@ -165,7 +176,10 @@ def synthetic_dataset(seed:int=0) -> MovieLens:
     return ds
 
 def load_dataset(p:dict) -> MovieLens:
-    "The dataset a run's parameters name."
+    "The dataset a run's parameters name: your own log (`interactions`), generated data, or a MovieLens dataset."
+    if p['interactions']:
+        return load_interactions(p['interactions'], p['user_col'], p['item_col'], p['time_col'], p['rating_col'], p['items'],
+                                 p['title_col'], p['genres_col'], p['duplicates'])
     if p['dataset'] == 'synthetic': return synthetic_dataset(p['seed'])
     return load_movielens(p['dataset'], p['data_dir'], download=p['download'], verify=p['verify_data'], progress=p['progress'])
 
@@ -314,6 +328,7 @@ class Run:
     metrics:dict           # {model: {metric: value}} (`evaluate_models`)
     tracker:Tracker|None = None
     tracking_error:str|None = None    # why tracking stopped, if it did (reported once; the run goes on)
+    notes:list                        # what the run decided that a reader of its manifest should know
     ds:MovieLens|None = None          # `load_data`
     data:ProtocolData|None = None     # `load_data`
     popular:dict|None = None          # `load_data`: the most-rated training items, for cold starts
@@ -336,6 +351,7 @@ class Run:
         self.tmp = self.out_dir / f".tmp-{self.run_id}"
         self.tmp.mkdir(parents=True)
         self.created, self.timings, self.metrics, self.history, self.chosen = stamp.isoformat(timespec='seconds'), {}, {}, {}, {}
+        self.notes = []
         self._t0, self._index = time.perf_counter(), None
         import tensorflow as tf
         tf.keras.utils.set_random_seed(p['seed'])
@@ -378,6 +394,14 @@ def load_data(run:Run) -> Run:
     atomic_write(run.tmp/FILES['popular'], json.dumps(run.popular))
     served = np.bincount(run.data.enc.user_index(run.ds.ratings.user_id.to_numpy()), minlength=run.data.n_users)
     atomic_write(run.tmp/FILES['users'], json.dumps({'ratings': served.tolist()}))  # each user's ratings, the served history
+    raw_u, raw_i = getattr(run.ds, 'raw_user_ids', None), getattr(run.ds, 'raw_item_ids', None)
+    if raw_u is not None or raw_i is not None:  # your log's own ids: id i stands for raw[i - 1]
+        atomic_write(run.tmp/FILES['raw_ids'], json.dumps({'users': None if raw_u is None else raw_u.tolist(),
+                                                           'items': None if raw_i is None else raw_i.tolist()}))
+    if getattr(run.ds, 'implicit', False):
+        if not PROTOCOLS[p['protocol']]['topn']:
+            raise ParameterError(f"parameter protocol {p['protocol']!r} measures ratings only, and {p['interactions']} has none (no rating_col)")
+        run.notes.append("implicit feedback (no rating column): every event is a positive; the rating model and the rating baselines are skipped")
     run._timed('load_data', t0)
     return run
 
@@ -388,6 +412,7 @@ def train_models(run:Run) -> Run:
     "Train the models the run names (retrieval, then ranking on its candidates, then sequence), each with early stopping on validation."
     from dataclasses import asdict
     p, models = run.params, run.params['models'].split(',')
+    if getattr(run.ds, 'implicit', False): models = [m for m in models if m != 'ranking']  # no ratings to learn
     if 'retrieval' in models:
         from recsysmodel.retrieval import train_retrieval
         t0 = time.perf_counter()
@@ -474,7 +499,9 @@ def evaluate_models(run:Run) -> Run:
     from tqdm.auto import tqdm
     t0, p, d = time.perf_counter(), run.params, run.data
     what = PROTOCOLS[p['protocol']]
-    base = evaluate(run.ds, p['protocol'], sample_frac=p['sample_frac'], seed=p['seed'], progress=p['progress']) if p['baselines'] else None
+    implicit = getattr(run.ds, 'implicit', False)  # all ratings 1: a rating baseline would be trivially perfect
+    chosen = {n: s for n, s in BASELINES.items() if what[s.kind] and not (implicit and s.kind == 'rating')}
+    base = evaluate(run.ds, p['protocol'], chosen, sample_frac=p['sample_frac'], seed=p['seed'], progress=p['progress']) if p['baselines'] else None
     run._timed('evaluate_baselines', t0); t0 = time.perf_counter()
     metrics, recs = dict(base.metrics) if base else {}, dict(base.rec_counts) if base else {}
     if run.selection is None: run.choose_served()
@@ -554,7 +581,8 @@ def finish(run:Run, notebook=None) -> Path:
     manifest = public_manifest({
         'run_id': run.run_id, 'created': run.created, 'params': p,
         'dataset': {'name': d.dataset, 'fingerprint': run.ds.checksums, 'ratings': len(run.ds.ratings),
-                    'users': d.n_users, 'items': d.n_items},
+                    'users': d.n_users, 'items': d.n_items, 'implicit': bool(getattr(run.ds, 'implicit', False))},
+        'notes': run.notes,
         'protocol': p['protocol'], 'split': run.report.sizes, 'metrics': run.metrics, 'chosen': run.chosen,
         'served': {'model': run.selection['model'], 'chosen_on': run.selection['chosen_on'], 'validation': run.selection['validation'],
                    'n_candidates': p['n_candidates'], 'weight': p['blend_weight'], 'query': p['query'], 'index': p['index']},

@@ -76,7 +76,9 @@ def test_secrets_come_from_env_and_never_from_a_command_line():
 
 def test_env_example_fills_every_required_value():
     c = compose()
-    env = {**env_example(), 'RUN': 'runs/x'}
+    names = {m.group(1) for v in strings(c) for m in REF.finditer(v.replace('$$', ''))}
+    assert names and names <= set(env_example()), sorted(names - set(env_example()))  # every ${VAR}, defaults or not
+    env = env_example()
     resolved = [interpolate(v, env) for v in strings(c)]  # raises on a required variable .env.example lacks
     uri = interpolate(c['services']['mlflow']['environment']['MLFLOW_BACKEND_STORE_URI'], env)
     assert uri == f"mysql+pymysql://{env['MYSQL_USER']}:{env['MYSQL_PASSWORD']}@mysql:3306/{env['MYSQL_DATABASE']}"
