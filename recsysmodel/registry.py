@@ -7,7 +7,7 @@ __all__ = ['MODEL_NAME', 'CHAMPION', 'RegistryError', 'RecsysModel', 'log_run_mo
 
 # %% ../nbs/08a_registry.ipynb #8a000004
 import recsysmodel.core  # quiet logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
-import contextlib, io, json, os, re, shutil, tempfile
+import contextlib, io, json, os, tempfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -33,10 +33,7 @@ def _signature(with_history:bool):
     return ModelSignature(inputs=Schema(cols), outputs=out,
                           params=ParamSchema([ParamSpec('k', DataType.long, 10), ParamSpec('cold_start', DataType.string, '')]))
 
-def _absent(x) -> bool:
-    if x is None: return True
-    if isinstance(x, float) and np.isnan(x): return True
-    return False
+def _absent(x) -> bool: return x is None or (np.isscalar(x) and pd.isna(x)) or x is pd.NA  # a missing cell of either column
 
 import mlflow.pyfunc
 
@@ -105,7 +102,6 @@ def log_run_model(path, mlflow_run_id:str, uri:str) -> tuple:
         run = Path(d)/m['run_id']
         sha = sha256_file(run/MANIFEST)
         (Path(d)/'recsys_model.py').write_text(_ENTRY)
-        users = m.get('dataset', {}).get('users', 0)
         enc = json.loads((run/'encoding.json').read_text())
         with_history = 'sequence' in m['models']
         example = pd.DataFrame({'user_id': [int(enc['user_ids'][0])]})
