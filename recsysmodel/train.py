@@ -346,7 +346,9 @@ class Run:
         self.params = validate_params(**params)
         p = self.params
         stamp = dt.datetime.now(dt.timezone.utc)
-        self.run_id = f"{stamp:%Y%m%dT%H%M%SZ}-{p['run_name'] or p['dataset']}-{uuid.uuid4().hex[:6]}"
+        label = p['run_name'] or (re.sub(r"[^A-Za-z0-9._-]", '_', Path(p['interactions']).name.split('.')[0])[:64] or 'own'
+                                  if p['interactions'] else p['dataset'])
+        self.run_id = f"{stamp:%Y%m%dT%H%M%SZ}-{label}-{uuid.uuid4().hex[:6]}"
         self.out_dir = Path(p['out_dir']).expanduser().resolve()
         self.tmp = self.out_dir / f".tmp-{self.run_id}"
         self.tmp.mkdir(parents=True)
