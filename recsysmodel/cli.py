@@ -155,6 +155,7 @@ def cmd_serve(args) -> int:
     if args.reload_token_file:
         try: token = Path(args.reload_token_file).read_text().strip() or None
         except OSError as e: raise ParameterError(f"--reload-token-file: {e.strerror}: {args.reload_token_file}") from None
+    if args.model_cache and args.model is None: raise ParameterError("--model-cache is where --model downloads: give --model too")
     if args.model is not None:
         from recsysmodel.runs import is_model_uri
         if not is_model_uri(args.model): raise ParameterError(f"--model takes models:/<name>@<alias> or models:/<name>/<version>, got {args.model!r}")
@@ -175,6 +176,8 @@ def cmd_track(args) -> int:
     "Upload finished run folders to MLflow."
     from recsysmodel.train import sync_run
     for run in args.sync:
+        if len(args.sync) > 1 and not (Path(run)/'manifest.json').is_file():  # a glob such as runs/*/ also meets mlartifacts/
+            print(f"{run}: skipped, not a run folder (no manifest.json)", file=sys.stderr); continue
         r = sync_run(run, args.experiment)
         what = {'uploaded': 'uploaded to', 'already tracked': 'already tracked at'}[r['status']]
         print(f"run {r['run_id']} {what} {r['tracking_uri']} (experiment {r['experiment_id']}, MLflow run {r['mlflow_run_id']})"
