@@ -1,0 +1,109 @@
+"""Scale benchmark -> bench/results/scale.json: whole training runs at growing sizes, so the growth is visible.
+
+    python bench/scale.py [--sizes 1000000,5000000,20000000] [--epochs 1] [--protocol leave-last-out] [--ml-20m DIR]
+
+For each size, a synthetic dataset shaped like ML-20M (138,493 users and 26,744 items at 20M ratings; users and items
+scaled with the number of ratings below that, items at least 2,000) is generated and written as Parquet (ratings with
+a rating column, and an item table with titles and genres), then `recsys train --interactions ...` runs on it as a
+user would run it on their own log: load, split, train every model for --epochs epochs, evaluate every user, export,
+write the run. Each run is its own process, so its peak resident memory is its own (the children's ru_maxrss).
+With --ml-20m DIR (a folder holding ml-20m/ or ml-20m.zip), the real ml-20m is run the same way at the end.
+
+Reported per size: wall seconds of the run, the run's own step timings, retrieval training ratings/s (training
+ratings x epochs run / training seconds), sequence training events/s, evaluation seconds, peak RSS, and the metrics
+table; and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval
+>= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB, the whole run <= 2 h.
+"""
+import argparse, json, os, platform, subprocess, sys, tempfile, time
+from pathlib import Path
+import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+import numpy as np
+import pandas as pd
+from recsysmodel.data import synthetic_movielens
+
+HERE = Path(__file__).resolve().parent
+ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
+TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
+
+def shape(n_ratings:int) -> dict:
+    "Users and items of a dataset shaped like ML-20M with `n_ratings` ratings."
+    f = n_ratings / ML20M['ratings']
+    return {'n_users': max(100, int(ML20M['users'] * f)), 'n_items': max(2_000, int(ML20M['items'] * min(1.0, f ** 0.5))),
+            'n_ratings': n_ratings}
+
+def write_dataset(n_ratings:int, folder:Path) -> dict:
+    "A synthetic dataset of `n_ratings` written as ratings.parquet and items.parquet; returns its shape and the seconds."
+    t = time.perf_counter()
+    ds = synthetic_movielens(**shape(n_ratings), seed=0)
+    ds.ratings.to_parquet(folder/'ratings.parquet', index=False)
+    ds.items[['item_id', 'title', 'genres']].to_parquet(folder/'items.parquet', index=False)
+    return {'users': int(ds.ratings.user_id.nunique()), 'items': len(ds.items), 'ratings': len(ds.ratings),
+            'generate_and_write_s': round(time.perf_counter() - t, 1)}
+
+def run(args:list, out_dir:Path) -> dict:
+    "One `recsys train` process: its wall time, its own peak RSS (wait4) and the run's manifest."
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log = out_dir/'train.log'
+    t = time.perf_counter()
+    with open(log, 'w') as f:
+        proc = subprocess.Popen([str(Path(sys.executable).parent/'recsys'), 'train', *args, '--out-dir', str(out_dir), '--no-track', '--quiet'],
+                                stdout=f, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status): raise SystemExit(f"recsys train failed:\n{log.read_text()[-3000:]}")
+    peak = usage.ru_maxrss  # KiB, this child's own
+    m = json.loads((out_dir/(out_dir/'latest').read_text().strip()/'manifest.json').read_text())
+    tm, split = m['timings'], m['split']
+    epochs = {k: len(v) for k, v in m['history'].items()}
+    out = {'wall_s': round(wall, 1), 'timings': tm, 'peak_rss_gb': round(peak / 2**20, 2),
+           'epochs_run': epochs, 'split': split, 'metrics': m['metrics'], 'run_id': m['run_id']}
+    if tm.get('train_retrieval'): out['retrieval_ratings_per_s'] = round(split['train'] * epochs.get('retrieval', 1) / tm['train_retrieval'])
+    if tm.get('train_sequence'): out['sequence_events_per_s'] = round(split['train'] * epochs.get('sequence', 1) / tm['train_sequence'])
+    out['evaluation_s'] = round(sum(v for k, v in tm.items() if k.startswith('evaluate')), 1)
+    return out
+
+def plot(rows:list, path:Path):
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    n = [r['dataset']['ratings'] / 1e6 for r in rows]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    a.plot(n, [r['wall_s'] / 60 for r in rows], 'o-', label='whole run')
+    a.plot(n, [r['evaluation_s'] / 60 for r in rows], 's--', label='evaluation')
+    a.set_xlabel('ratings (millions)'); a.set_ylabel('minutes'); a.legend(); a.set_title('time (2 cores)')
+    b.plot(n, [r['peak_rss_gb'] for r in rows], 'o-'); b.axhline(TARGETS['peak_rss_gb'], ls=':', c='grey')
+    b.set_xlabel('ratings (millions)'); b.set_ylabel('GB'); b.set_title('peak resident memory')
+    fig.tight_layout(); fig.savefig(path, dpi=100); plt.close(fig)
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument('--sizes', default='1000000,5000000,20000000', help='ratings per run, comma-separated')
+    p.add_argument('--epochs', type=int, default=1)
+    p.add_argument('--protocol', default='leave-last-out')
+    p.add_argument('--ml-20m', metavar='DIR', help='also run the real ml-20m from this folder (ml-20m/ or ml-20m.zip)')
+    p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
+    a = p.parse_args(argv)
+    common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
+    rows = []
+    with tempfile.TemporaryDirectory(prefix='recsys-scale-') as tmp:
+        for size in [int(s) for s in a.sizes.split(',')]:
+            folder = Path(tmp)/f"n{size}"; folder.mkdir()
+            print(f"{size:,} ratings: generating...", file=sys.stderr)
+            data = write_dataset(size, folder)
+            print(f"{size:,} ratings: training run...", file=sys.stderr)
+            r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
+                     '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs')
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, **r})
+            print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
+        if a.ml_20m:
+            print("ml-20m: training run...", file=sys.stderr)
+            r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m')
+            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, **r})
+    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol,
+           'command': 'python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:]), 'targets': TARGETS, 'runs': rows,
+           'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=2))
+    plot(rows, Path(a.out).with_suffix('.png'))
+    print(f"wrote {a.out} and {Path(a.out).with_suffix('.png')}", file=sys.stderr)
+
+if __name__ == '__main__': main()
