@@ -72,9 +72,9 @@ NOISY_MODULES = ('tensorflow', 'tf_keras', 'keras', 'tensorflow_recommenders', '
                  'setuptools', 'pkg_resources', 'papermill', 'jupyter_client', 'nbclient', 'ipykernel')
 _OURS = {}  # environment variables this module set (and may change again)
 # MLflow retries an unreachable server 7 times with a doubling backoff (about 4 minutes); these bound it to about 6 s.
-# A value you set yourself wins.
+# Its 120 s per request stays: a large model upload over a slow link needs it. A value you set yourself wins.
 MLFLOW_HTTP = {'MLFLOW_HTTP_REQUEST_MAX_RETRIES': '3', 'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR': '1',
-               'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER': '0', 'MLFLOW_HTTP_REQUEST_TIMEOUT': '30'}
+               'MLFLOW_HTTP_REQUEST_BACKOFF_JITTER': '0'}
 
 def log_level() -> str:
     "The project's log level: `RECSYS_LOG_LEVEL` (debug, info, warning, error), else warning."
