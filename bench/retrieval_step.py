@@ -1,0 +1,64 @@
+"""Retrieval training step at ML-20M's shape -> bench/results/retrieval_step.json: where a step's time goes.
+
+    python bench/retrieval_step.py [--ratings 3000000] [--batch-size 1024] [--reps 30]
+
+A synthetic dataset with ML-20M's users and items (138,493 x 26,744; fewer ratings than ML-20M, since only the
+shape of a batch matters here) is split leave-last-out; for each training set-up the two-tower model ('latest'
+query, dim 128) runs one fixed batch `--reps` times: the forward loss, loss + gradient, and the whole Keras train
+step (gradient + optimizer update). Milliseconds are medians of 3 rounds; ratings/s = batch size / train step.
+Set-ups: the default (rows shuffled one by one, Adam), `rows_per_user` 8 (runs of one user's rows: each history
+pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch touched are updated), and both.
+"""
+import argparse, json, os, statistics, sys, time
+from pathlib import Path
+import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+import numpy as np
+import tensorflow as tf
+from recsysmodel.data import synthetic_movielens, prepare
+from recsysmodel.retrieval import RetrievalConfig, build_two_tower, training_dataset
+
+HERE = Path(__file__).resolve().parent
+SETUPS = {'default': {}, 'rows_per_user 8': {'rows_per_user': 8}, 'lazy-adam': {'optimizer': 'lazy-adam'},
+          'rows_per_user 8 + lazy-adam': {'rows_per_user': 8, 'optimizer': 'lazy-adam'}}
+
+def ms(f, reps):
+    f()
+    rounds = []
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(reps): f()
+        rounds.append((time.perf_counter() - t) / reps * 1000)
+    return round(statistics.median(rounds), 1)
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument('--ratings', type=int, default=3_000_000)
+    p.add_argument('--batch-size', type=int, default=1024)
+    p.add_argument('--reps', type=int, default=30)
+    p.add_argument('--out', default=str(HERE/'results'/'retrieval_step.json'))
+    a = p.parse_args(argv)
+    syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
+    data = prepare(syn, 'leave-last-out')
+    rows = {}
+    for name, kw in SETUPS.items():
+        cfg = RetrievalConfig(query='latest', batch_size=a.batch_size, **kw).resolved(data.train)
+        m, _ = build_two_tower(cfg, data, syn.items, data.fit_part)
+        b = next(iter(training_dataset(cfg, data.fit_part, data.n_items)))
+        def grad():
+            with tf.GradientTape() as tape: loss = m.compute_loss(b, True)
+            return tape.gradient(loss, m.trainable_variables)
+        m.make_train_function(); it = iter(tf.data.Dataset.from_tensors(b).repeat())
+        r = {'distinct_users_in_batch': int(len(np.unique(b['user'].numpy()))),
+             'loss_ms': ms(tf.function(lambda: m.compute_loss(b, True)), a.reps), 'loss_and_gradient_ms': ms(tf.function(grad), a.reps),
+             'train_step_ms': ms(lambda: m.train_function(it), a.reps)}
+        r['ratings_per_s'] = round(a.batch_size / r['train_step_ms'] * 1000)
+        rows[name] = r
+        print(name, r, file=sys.stderr, flush=True)
+    out = {'machine': {'cpus': os.cpu_count()}, 'dataset': {'kind': 'synthetic, ML-20M users and items', 'users': data.n_users,
+           'items': data.n_items, 'ratings': a.ratings}, 'batch_size': a.batch_size, 'query': 'latest', 'dim': 128,
+           'command': 'python bench/retrieval_step.py ' + ' '.join(argv if argv is not None else sys.argv[1:]), 'setups': rows}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=2) + '\n')
+    print(f"wrote {a.out}", file=sys.stderr)
+
+if __name__ == '__main__': main()
