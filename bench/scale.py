@@ -9,8 +9,10 @@ user would run it on their own log: load, split, train every model for --epochs 
 write the run. Each run is its own process, so its peak resident memory is its own (the children's ru_maxrss).
 With --ml-20m DIR (a folder holding ml-20m/ or ml-20m.zip), the real ml-20m is run the same way at the end.
 
-Reported per size: wall seconds of the run, the run's own step timings, retrieval training ratings/s (training
-ratings x epochs run / training seconds), sequence training events/s, evaluation seconds, peak RSS, and the metrics
+Every run uses --settings (default: the large-log settings: runs of 8 rows of one user per retrieval batch, lazy
+Adam, the sequence model's sampled softmax). Reported per size: wall seconds of the run, the run's own step timings,
+retrieval training ratings/s and sequence training events/s (the tuning phase's training rows x epochs / the
+epochs' training seconds, validation excluded), evaluation seconds, peak RSS, and the metrics
 table; and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval
 >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB, the whole run <= 2 h.
 """
@@ -23,6 +25,7 @@ from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
+LARGE = '--retrieval-rows-per-user 8 --retrieval-optimizer lazy-adam --sequence-loss sampled'
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
 
 def shape(n_ratings:int) -> dict:
@@ -57,8 +60,11 @@ def run(args:list, out_dir:Path) -> dict:
     epochs = {k: len(v) for k, v in m['history'].items()}
     out = {'wall_s': round(wall, 1), 'timings': tm, 'peak_rss_gb': round(peak / 2**20, 2),
            'epochs_run': epochs, 'split': split, 'metrics': m['metrics'], 'run_id': m['run_id']}
-    if tm.get('train_retrieval'): out['retrieval_ratings_per_s'] = round(split['train'] * epochs.get('retrieval', 1) / tm['train_retrieval'])
-    if tm.get('train_sequence'): out['sequence_events_per_s'] = round(split['train'] * epochs.get('sequence', 1) / tm['train_sequence'])
+    fit_rows = split['train'] - split['valid']  # what the tuning phase trains on; its epochs' seconds exclude validation
+    for model, unit in (('retrieval', 'ratings'), ('sequence', 'events')):
+        if model in m['history']:
+            secs = sum(r['seconds'] for r in m['history'][model])
+            out[f'{model}_{unit}_per_s'] = round(fit_rows * len(m['history'][model]) / secs)
     out['evaluation_s'] = round(sum(v for k, v in tm.items() if k.startswith('evaluate')), 1)
     return out
 
@@ -80,9 +86,11 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=1)
     p.add_argument('--protocol', default='leave-last-out')
     p.add_argument('--ml-20m', metavar='DIR', help='also run the real ml-20m from this folder (ml-20m/ or ml-20m.zip)')
+    p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
     a = p.parse_args(argv)
     common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
+    common += a.settings.split()
     rows = []
     with tempfile.TemporaryDirectory(prefix='recsys-scale-') as tmp:
         for size in [int(s) for s in a.sizes.split(',')]:
@@ -98,7 +106,7 @@ def main(argv=None):
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m')
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, **r})
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol,
+    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
            'command': 'python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:]), 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -61,27 +61,31 @@ def cmd_train(args) -> int:
     params = load_params(args.params_file) if args.params_file else {}
     params.update({k: v for k, v in vars(args).items() if k in PARAMETERS})
     path = run_training(**params)
+    if path is None:  # a worker of a distributed run ($TF_CONFIG): the chief writes the run
+        print("worker done: its share of the distributed training is in the chief's run"); return 0
     m = json.loads((path/'manifest.json').read_text())
     print(f"run {m['run_id']} written to {path}")
     print(format_table(m['metrics'], [c for c in _COLUMNS if any(c in r for r in m['metrics'].values())]))
     return 0
 
 # %% ../nbs/09_cli.ipynb #47d23d96
-def _ids(text:str) -> list:
-    "Comma-separated integer ids."
-    try: return [int(x) for x in text.split(',') if x.strip()]
+def _ids(text:str, rec=None) -> list:
+    "Comma-separated item ids: integers, or your log's ids for a run trained on them."
+    parts = [x.strip() for x in text.split(',') if x.strip()]
+    if rec is not None and rec.raw.items is not None: return parts
+    try: return [int(x) for x in parts]
     except ValueError: raise ParameterError(f"--history takes comma-separated integer item ids, got {text!r}") from None
 
 def cmd_predict(args) -> int:
     "Print a user's (or a session's) top-k recommendations from a run."
     from recsysmodel.predict import Recommender
     rec = Recommender.load(args.artifacts)
-    if args.history is not None: top = rec.recommend_history(_ids(args.history), args.k, explain=args.explain)
-    else: top = rec.recommend(args.user, args.k, cold_start=args.cold_start, explain=args.explain)
+    if args.history is not None: top = rec.recommend_history(_ids(args.history, rec), args.k, explain=args.explain)
+    else: top = rec.recommend(rec.parse_id(args.user), args.k, cold_start=args.cold_start, explain=args.explain)
     if args.json:
         print(json.dumps({'run_id': rec.manifest['run_id'], 'items': json.loads(top.to_json(orient='records')),
                           **{k: v for k, v in top.attrs.items() if v}}, indent=2)); return 0
-    who = f"user {args.user}" if args.history is None else f"history of {len(_ids(args.history))} items"
+    who = f"user {args.user}" if args.history is None else f"history of {len(_ids(args.history, rec))} items"
     print(f"{who}: top {len(top)} from run {rec.manifest['run_id']} (served: {rec.manifest['served']['model']})")
     for note in top.attrs.get('warnings') or []: print(f"note: {note}")
     print(f"{'rank':>4}  {'score':>7}  {'rating':>6}  title")
@@ -289,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "them (the model chosen on validation), or of a session's history with the sequence model.",
                  cmd_predict)
     who = r.add_mutually_exclusive_group(required=True)
-    who.add_argument('--user', type=int, help="user id (the dataset's own id)")
+    who.add_argument('--user', help="user id: the dataset's own id (your log's id for a run trained on your log)")
     who.add_argument('--history', metavar='ID,ID,...', help="a session's item ids, oldest first, for someone with no account (sequence model)")
     r.add_argument('--explain', action='store_true', help="show, for each item, the history items that raised it most (leave-one-out)")
     r.add_argument('-k', type=int, default=5, help="how many items (default: %(default)s)")

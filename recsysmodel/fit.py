@@ -4,14 +4,15 @@
 
 # %% ../nbs/00b_fit.ipynb #117ae6f8
 from __future__ import annotations
-import time
+import contextlib, json, os, time
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from .core import ParameterError
 
 # %% auto #0
-__all__ = ['FitResult', 'fit_early_stopping', 'plot_history']
+__all__ = ['FitResult', 'fit_early_stopping', 'tf_config', 'cluster_size', 'is_chief', 'worker_strategy', 'strategy_scope',
+           'plot_history']
 
 # %% ../nbs/00b_fit.ipynb #d79c3004
 @dataclass
@@ -48,6 +49,50 @@ def fit_early_stopping(model, ds, validate, # a compiled Keras model, its traini
         elif epoch + 1 - best_epoch >= patience: break
     if restore_best: model.set_weights(best_weights)
     return FitResult(history, best_epoch, float(sign * best), best_weights)
+
+# %% ../nbs/00b_fit.ipynb #0b5e0002
+def tf_config() -> dict:
+    "`$TF_CONFIG` read and checked (empty without it); a `ParameterError` saying what is wrong with it."
+    text = os.environ.get('TF_CONFIG', '').strip()
+    if not text: return {}
+    try: cfg = json.loads(text)
+    except json.JSONDecodeError as e: raise ParameterError(f"TF_CONFIG is not JSON ({e}): {text[:200]!r}") from None
+    cluster, task = cfg.get('cluster'), cfg.get('task')
+    if not isinstance(cluster, dict) or not (cluster.get('worker') or cluster.get('chief')):
+        raise ParameterError(f"TF_CONFIG has no cluster with workers: {text[:200]!r}")
+    if not isinstance(task, dict) or task.get('type') not in cluster or not isinstance(task.get('index', 0), int) \
+       or not 0 <= task.get('index', 0) < len(cluster[task['type']]):
+        raise ParameterError(f"TF_CONFIG's task {task!r} is not one of its cluster's: {cluster!r}")
+    return cfg
+
+def cluster_size() -> int:
+    "Workers that train together (chief included): 1 without `$TF_CONFIG`."
+    cfg = tf_config()
+    return sum(len(cfg['cluster'].get(k) or []) for k in ('chief', 'worker')) if cfg else 1
+
+def is_chief() -> bool:
+    "Whether this process writes what a run produces: the chief, worker 0 of a cluster without one, or a process with no cluster."
+    cfg = tf_config()
+    if not cfg: return True
+    t = cfg['task']
+    return t['type'] == 'chief' or (t['type'] == 'worker' and t.get('index', 0) == 0 and not cfg['cluster'].get('chief'))
+
+_STRATEGY = []
+
+def worker_strategy():
+    "The `MultiWorkerMirroredStrategy` of `$TF_CONFIG` when it names two or more workers, else None (made once per process)."
+    if not _STRATEGY:
+        strategy = None
+        if cluster_size() > 1:
+            import tensorflow as tf
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        _STRATEGY.append(strategy)
+    return _STRATEGY[0]
+
+def strategy_scope():
+    "Where models are built and compiled: the worker strategy's scope, or nothing on one machine."
+    s = worker_strategy()
+    return s.scope() if s is not None else contextlib.nullcontext()
 
 # %% ../nbs/00b_fit.ipynb #0a55ef53
 def plot_history(history:list, title:str='training', loss_label:str='loss'):

@@ -7,12 +7,13 @@ __all__ = ['Recommender', 'predict']
 
 # %% ../nbs/06_predict.ipynb #c7eeaa91
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
+import re
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from dataclasses import replace
 from .core import ParameterError, RunError, UnknownUserError, as_ids
-from .runs import LoadedRun, find_run, load_run
+from .runs import LoadedRun, RawIds, find_run, load_run
 
 # %% ../nbs/06_predict.ipynb #0c1eba2f
 class Recommender:
@@ -22,8 +23,9 @@ class Recommender:
         items = run.items
         order = np.argsort(items.item_id.to_numpy(), kind='stable')  # titles by position: a searchsorted per call, no pandas
         self._item_ids, self._titles = items.item_id.to_numpy()[order].astype(np.int64), items.title.to_numpy()[order]
-        self.user_ids, self.popular = run.user_ids, run.popular
+        self.user_ids, self.popular = run.user_ids, run.popular  # user_ids: the run's own integers
         self.n_candidates = run.served.n_candidates
+        self.raw = run.raw  # your log's ids: what every method takes and returns (the run's integers for MovieLens)
 
     @classmethod
     def load(cls, artifacts=None) -> 'Recommender':
@@ -33,17 +35,30 @@ class Recommender:
     @property
     def run_dir(self) -> Path|None: return self.run.path
 
-    def titles(self, item_ids) -> np.ndarray:
-        "Titles of raw item ids (None where unknown)."
-        ids = np.asarray(item_ids, np.int64)
+    def _titles(self, ids) -> np.ndarray:
+        ids = np.asarray(ids, np.int64)
         pos = np.searchsorted(self._item_ids, ids).clip(0, len(self._item_ids) - 1)
         return np.where(self._item_ids[pos] == ids, self._titles[pos], None)
 
-    def known(self, user_ids) -> np.ndarray:
-        "Which of `user_ids` the models know."
-        u = as_ids(user_ids, 'user')
+    def titles(self, item_ids) -> np.ndarray:
+        "Titles of item ids (None where unknown)."
+        return self._titles(self.raw.item_index(item_ids))
+
+    def parse_id(self, value, kind:str='user'):
+        "An id as typed (a URL, a shell, a JSON body) as this run takes it: an integer for a run on integer ids, your id as given for a run that keeps your log's ids."
+        if (self.raw.users if kind == 'user' else self.raw.items) is not None: return value
+        if isinstance(value, str):
+            if not re.fullmatch(r'[+-]?\d+', value.strip()): raise ParameterError(f"{kind}_id: this run's {kind} ids are integers, got {value!r}")
+            value = int(value)
+        return int(as_ids(value, kind)[0])
+
+    def _known(self, u:np.ndarray) -> np.ndarray:
         pos = np.searchsorted(self.user_ids, u).clip(0, len(self.user_ids) - 1)
         return self.user_ids[pos] == u
+
+    def known(self, user_ids) -> np.ndarray:
+        "Which of `user_ids` the models know."
+        return self._known(self.raw.user_index(user_ids))
 
     def _check_k(self, k):
         if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1: raise ParameterError(f"k must be a positive integer, got {k!r}")
@@ -52,18 +67,19 @@ class Recommender:
     def _frame(self, ids, s, rating, rs, k) -> pd.DataFrame:
         keep = np.isfinite(s)[:k]
         ids = ids[:k][keep]
-        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': s[:k][keep],
+        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._titles(ids), 'score': s[:k][keep],
                              'predicted_rating': rating[:k][keep], 'retrieval_score': rs[:k][keep]})
 
     def _popular(self, k) -> pd.DataFrame:
         ids, cnt = np.asarray(self.popular['item_id'][:k], np.int64), np.asarray(self.popular['count'][:k], float)
-        return pd.DataFrame({'item_id': ids, 'title': self.titles(ids), 'score': cnt / cnt.max(initial=1),
+        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._titles(ids), 'score': cnt / cnt.max(initial=1),
                              'predicted_rating': np.nan, 'retrieval_score': np.nan})
 
     def _unknown(self, uid) -> UnknownUserError:
         where = f"the run {self.run_dir.name}" if self.run_dir else "this run"
-        return UnknownUserError(f"unknown user {uid}: {where} was trained on {len(self.user_ids):,} users "
-                                f"(ids {self.user_ids[0]}..{self.user_ids[-1]}); pass cold_start='popular' for a popularity answer")
+        span = f" (ids {self.user_ids[0]}..{self.user_ids[-1]})" if self.raw.users is None else " (your log's user ids)"
+        return UnknownUserError(f"unknown user {uid!r}: {where} was trained on {len(self.user_ids):,} users{span}; "
+                                "pass cold_start='popular' for a popularity answer")
 
     def recommend(self, user_id, k:int=10, # how many items (at most the run's n_candidates)
                   cold_start:str|None=None, # 'popular': most popular items for an unknown user instead of an error
@@ -72,17 +88,16 @@ class Recommender:
         "The top `k` items the user has not rated: item_id, title, score (best first), predicted_rating, retrieval_score."
         k = self._check_k(k)
         if cold_start not in (None, 'popular'): raise ParameterError(f"cold_start must be None or 'popular', got {cold_start!r}")
-        ids = as_ids(user_id, 'user')
+        ids = self.raw.user_index(user_id)
         if ids.shape != (1,): raise ParameterError(f"recommend takes one user id, got {len(ids)}: use recommend_batch")
-        uid = int(ids[0])
-        if not self.known(ids)[0]:
+        if not self._known(ids)[0]:
             if cold_start == 'popular':
                 out = self._popular(k)
                 if explain: out['because'] = [[] for _ in range(len(out))]
                 return out
-            raise self._unknown(uid)
+            raise self._unknown(user_id if self.raw.users is not None else int(ids[0]))
         out = self._frame(*(x[0] for x in self.served.scores(ids)), k)
-        if explain: out['because'] = self._because(self._history(uid), out.item_id.to_numpy())
+        if explain: out['because'] = self._because(self._history(int(ids[0])), self.raw.item_index(out.item_id.to_numpy()))
         return out
 
     def _sequence(self):
@@ -109,7 +124,7 @@ class Recommender:
         out = []
         for c in range(len(items)):
             best = np.argsort(-drop[:, c], kind='stable')[:top]
-            out.append([int(history[positions[b]]) for b in best if drop[b, c] > 0])
+            out.append(self.raw.item_raw([int(history[positions[b]]) for b in best if drop[b, c] > 0]).tolist())
         return out
 
     def recommend_history(self, item_ids, # a session's items, raw ids, oldest first
@@ -118,9 +133,10 @@ class Recommender:
         import tensorflow as tf
         k = self._check_k(k)
         seq = self._sequence()
-        ids = as_ids(item_ids, 'item')
+        ids = self.raw.item_index(item_ids)
         known = np.isin(ids, self._item_ids)
-        notes = [f"unknown item id {i} skipped" for i in ids[~known]]
+        asked = RawIds._flat(item_ids) if self.raw.items is not None else ids
+        notes = [f"unknown item id {asked[j]} skipped" for j in np.flatnonzero(~known)]
         ids = ids[known]
         if len(ids) == 0:
             out = self._popular(k)[['item_id', 'title', 'score']]
@@ -131,7 +147,7 @@ class Recommender:
         top, sc = r['item_id'].numpy()[0], r['score'].numpy()[0]
         keep = top >= 0
         top, sc = top[keep][:k], sc[keep][:k]
-        out = pd.DataFrame({'item_id': top, 'title': self.titles(top), 'score': sc})
+        out = pd.DataFrame({'item_id': self.raw.item_raw(top), 'title': self._titles(top), 'score': sc})
         if explain: out['because'] = self._because(ids, top)
         out.attrs.update(fallback=None, warnings=notes)
         return out
@@ -140,10 +156,11 @@ class Recommender:
         "`recommend` for many users at once: one frame with a user_id column, each user's rows best first."
         k = self._check_k(k)
         if cold_start not in (None, 'popular'): raise ParameterError(f"cold_start must be None or 'popular', got {cold_start!r}")
-        users = as_ids(user_ids, 'user')
-        known = self.known(users)
+        users = self.raw.user_index(user_ids)
+        yours = users if self.raw.users is None else np.asarray(RawIds._flat(user_ids), dtype=object)
+        known = self._known(users)
         if not known.all() and cold_start != 'popular':
-            bad = users[~known]
+            bad = yours[~known]
             raise UnknownUserError(f"unknown user(s) {', '.join(map(str, bad[:10]))}{' ...' if len(bad) > 10 else ''}; pass cold_start='popular'")
         frames, batch = [], 256  # frames of 256 users; the models get the served model's own chunks
         for s in range(0, len(users), batch):
@@ -153,14 +170,15 @@ class Recommender:
                 ids, sc, rating, rs = (x[:, :k] for x in self.served.scores(chunk[kn]))
                 keep = np.isfinite(sc).ravel()
                 rows = lambda x: x.ravel()[keep]
-                frames.append(pd.DataFrame({'pos': rows(np.repeat(pos[kn], ids.shape[1]).reshape(ids.shape)), 'user_id': rows(np.repeat(chunk[kn], ids.shape[1]).reshape(ids.shape)),
-                                            'item_id': rows(ids), 'title': self.titles(rows(ids)), 'score': rows(sc),
+                frames.append(pd.DataFrame({'pos': rows(np.repeat(pos[kn], ids.shape[1]).reshape(ids.shape)),
+                                            'item_id': self.raw.item_raw(rows(ids)), 'title': self._titles(rows(ids)), 'score': rows(sc),
                                             'predicted_rating': rows(rating), 'retrieval_score': rows(rs)}))
-            for p_, u in zip(pos[~kn], chunk[~kn]): frames.append(self._popular(k).assign(pos=p_, user_id=u))
-        out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(pos=0, user_id=0)
-        out = out.sort_values('pos', kind='stable').drop(columns='pos').reset_index(drop=True)
-        out['user_id'] = out.user_id.astype(np.int64)
-        return out[['user_id'] + [c for c in out.columns if c != 'user_id']]
+            for p_ in pos[~kn]: frames.append(self._popular(k).assign(pos=p_))
+        out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(pos=0)
+        out = out.sort_values('pos', kind='stable').reset_index(drop=True)
+        out.insert(0, 'user_id', yours[out.pop('pos').to_numpy()] if len(out) else yours[:0])
+        if self.raw.users is None: out['user_id'] = out.user_id.astype(np.int64)
+        return out
 
     def __repr__(self):
         m = self.manifest

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from . import __version__
 from .core import ParameterError, RecsysError, RunError, log_level, sha256_file
-from .runs import (MANIFEST, TAG_MANIFEST_SHA, TAG_RUN_ID, NoModelVersion, copy_run, mask_secrets, model_version,
+from .runs import (FILES, MANIFEST, RawIds, TAG_MANIFEST_SHA, TAG_RUN_ID, NoModelVersion, copy_run, mask_secrets, model_version,
                               redact_uri, registry_run, verify_run)
 from .train import _safe_key, sync_run
 from .publish import BASELINES_OF, GATE, format_gate, quality_gate
@@ -22,13 +22,15 @@ from .publish import BASELINES_OF, GATE, format_gate, quality_gate
 class RegistryError(RecsysError, RuntimeError):
     "A registry step that cannot go on; the message says why and what to do."
 
-def _signature(with_history:bool):
+def _signature(with_history:bool, text_users:bool=False, text_items:bool=False):
+    "The pyfunc's signature: ids are integers, or text where the run keeps your log's own ids (`raw_ids.json`)."
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
     from mlflow.types.schema import Array
-    cols = [ColSpec(DataType.long, 'user_id', required=not with_history)]
-    if with_history: cols.append(ColSpec(Array(DataType.long), 'history', required=False))
-    out = Schema([ColSpec(DataType.long, 'row'), ColSpec(DataType.long, 'rank'), ColSpec(DataType.long, 'item_id'),
+    user_t, item_t = (DataType.string if t else DataType.long for t in (text_users, text_items))
+    cols = [ColSpec(user_t, 'user_id', required=not with_history)]
+    if with_history: cols.append(ColSpec(Array(item_t), 'history', required=False))
+    out = Schema([ColSpec(DataType.long, 'row'), ColSpec(DataType.long, 'rank'), ColSpec(item_t, 'item_id'),
                   ColSpec(DataType.string, 'title'), ColSpec(DataType.double, 'score')])
     return ModelSignature(inputs=Schema(cols), outputs=out,
                           params=ParamSchema([ParamSpec('k', DataType.long, 10), ParamSpec('cold_start', DataType.string, '')]))
@@ -54,10 +56,12 @@ class RecsysModel(mlflow.pyfunc.PythonModel):
         frames = []
         for i, row in enumerate(df.to_dict('records')):
             h = row.get('history')
-            if not _absent(h) and len(h) > 0: out = self.rec.recommend_history([int(x) for x in h], k)
+            raw = self.rec.raw
+            if not _absent(h) and len(h) > 0: out = self.rec.recommend_history([x if raw.items is not None else int(x) for x in h], k)
             elif _absent(row.get('user_id')): raise ParameterError(f"row {i}: give a user_id or a non-empty history")
-            else: out = self.rec.recommend(int(row['user_id']), k, cold_start=cold)
-            frames.append(pd.DataFrame({'row': i, 'rank': np.arange(1, len(out) + 1), 'item_id': out.item_id.to_numpy(np.int64),
+            else: out = self.rec.recommend(row['user_id'] if raw.users is not None else int(row['user_id']), k, cold_start=cold)
+            items = out.item_id.astype(str).to_numpy() if raw.items is not None else out.item_id.to_numpy(np.int64)
+            frames.append(pd.DataFrame({'row': i, 'rank': np.arange(1, len(out) + 1), 'item_id': items,
                                         'title': out.title.astype(str).to_numpy(), 'score': out.score.to_numpy(np.float64)}))
         cols = ['row', 'rank', 'item_id', 'title', 'score']
         return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
@@ -104,12 +108,14 @@ def log_run_model(path, mlflow_run_id:str, uri:str) -> tuple:
         (Path(d)/'recsys_model.py').write_text(_ENTRY)
         enc = json.loads((run/'encoding.json').read_text())
         with_history = 'sequence' in m['models']
-        example = pd.DataFrame({'user_id': [int(enc['user_ids'][0])]})
-        if with_history: example['history'] = [[int(i) for i in enc['item_ids'][:3]]]
+        raw = RawIds.read(run/FILES['raw_ids']) if FILES['raw_ids'] in m['files'] else RawIds()
+        text_u, text_i = raw.users is not None, raw.items is not None  # your log's ids, as text
+        example = pd.DataFrame({'user_id': [str(raw.user_raw([enc['user_ids'][0]])[0]) if text_u else int(enc['user_ids'][0])]})
+        if with_history: example['history'] = [[str(x) if text_i else int(x) for x in raw.item_raw(enc['item_ids'][:3])]]
         with _tracking(uri), mlflow.start_run(run_id=mlflow_run_id):
             info = mlflow.pyfunc.log_model(name='model', python_model=str(Path(d)/'recsys_model.py'), artifacts={'run': str(run)},
                                            model_config={'manifest_sha256': sha, 'run_id': m['run_id']},
-                                           signature=_signature(with_history), input_example=example,
+                                           signature=_signature(with_history, text_u, text_i), input_example=example,
                                            pip_requirements=_requirements(m))
     return info.model_uri, sha
 

@@ -20,7 +20,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError, quiet_native
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn
-from .fit import fit_early_stopping
+from .fit import fit_early_stopping, strategy_scope
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.retrieval needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -322,10 +322,11 @@ def build_two_tower(cfg:RetrievalConfig, data:ProtocolData, items:pd.DataFrame, 
     nu, ni = data.n_users, data.n_items
     feats = feats or item_features(items, data.enc)
     prob = np.bincount(train_df.item_idx.to_numpy(), minlength=ni) / len(train_df)
-    m = TwoTower(nu, ni, feats, user_histories(train_df, nu, ni, cfg.history_length), prob, cfg.dim, cfg.temperature,
-                 cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length, cfg.context)
-    m.mask_same_user = cfg.rows_per_user > 1
-    m.compile(optimizer=OPTIMIZERS[cfg.optimizer](cfg.learning_rate))
+    with strategy_scope():  # several workers (`$TF_CONFIG`): mirrored variables, gradients summed across workers
+        m = TwoTower(nu, ni, feats, user_histories(train_df, nu, ni, cfg.history_length), prob, cfg.dim, cfg.temperature,
+                     cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length, cfg.context)
+        m.mask_same_user = cfg.rows_per_user > 1
+        m.compile(optimizer=OPTIMIZERS[cfg.optimizer](cfg.learning_rate))
     return m, feats
 
 def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|None=None, progress:bool=True, **changes) -> tuple:

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
-from .core import RunError, ParameterError, atomic_write, file_lock, quiet_native, sha256_file
+from .core import RunError, ParameterError, as_ids, atomic_write, file_lock, quiet_native, sha256_file
 
 # %% auto #0
 __all__ = ['FORMAT', 'SCHEMA_VERSION', 'MANIFEST', 'FILES', 'MODELS', 'SERVED_MODELS', 'NEEDS', 'REQUIRED', 'SERVED_KEYS',
            'MODEL_URI', 'TAG_RUN_ID', 'TAG_MANIFEST_SHA', 'check_manifest', 'redact_uri', 'public_manifest',
            'file_checksums', 'write_manifest', 'bundled_run', 'latest_run', 'is_model_uri', 'find_run', 'verify_run',
            'copy_run', 'NoModelVersion', 'mask_secrets', 'model_cache_dir', 'model_version', 'registry_run',
-           'ServedModel', 'harness_scorer', 'SequenceFunctions', 'LoadedRun', 'serving_plan', 'load_run']
+           'ServedModel', 'harness_scorer', 'SequenceFunctions', 'RawIds', 'LoadedRun', 'serving_plan', 'load_run']
 
 # %% ../nbs/02b_runs.ipynb #e6533ac9
 FORMAT, SCHEMA_VERSION = 'recsysmodel.run', 2
@@ -285,7 +285,7 @@ class ServedModel:
         from recsysmodel.ranking import blend  # here, not at the top: reading a manifest needs no TensorFlow
         r = self.retrieve(user_id=tf.constant(users, tf.int64))
         ids, rs = r['item_id'].numpy(), r['score'].numpy()
-        valid = ids >= 0
+        valid = (ids >= 0) & np.isfinite(rs)  # an approximate index can return fewer unrated items than asked: -inf pads
         if self.rank is None:  # the first stage's own order (a model served alone)
             s = np.where(valid, rs, np.float32(-np.inf)).astype(np.float32)
             order = np.argsort(-s, axis=1, kind='stable')
@@ -326,6 +326,47 @@ class SequenceFunctions:
     score_items:object
     user_history:object
 
+class RawIds:
+    "Your log's own ids beside a run's integers (`raw_ids.json`): run id `i` stands for `users[i - 1]`, `items[i - 1]`; a side that is None kept the log's own integers."
+    def __init__(self, users=None, items=None):
+        self.users = None if users is None else np.asarray(users, dtype=object)
+        self.items = None if items is None else np.asarray(items, dtype=object)
+        # looked up by text, so '42' finds a log's integer 42 (a URL path or a CSV cell gives text)
+        self._u = None if users is None else {str(x): i + 1 for i, x in enumerate(self.users)}
+        self._i = None if items is None else {str(x): i + 1 for i, x in enumerate(self.items)}
+
+    @classmethod
+    def read(cls, path) -> 'RawIds':
+        d = json.loads(Path(path).read_text())
+        return cls(d.get('users'), d.get('items'))
+
+    @staticmethod
+    def _flat(values) -> list:
+        if isinstance(values, (str, bytes, int, np.integer)) or np.ndim(values) == 0: return [values]
+        return list(np.asarray(values, dtype=object).ravel())
+
+    def _index(self, table, values, kind) -> np.ndarray:
+        vals = self._flat(values)
+        for v in vals:
+            if v is None or isinstance(v, (bool, np.bool_, float, np.floating)):
+                raise ParameterError(f"{kind} ids are your log's ids (text or integers), got {type(v).__name__} {v!r}")
+        return np.array([table.get(str(v), 0) for v in vals], np.int64)  # 0: no run id (they start at 1)
+
+    def user_index(self, values) -> np.ndarray:
+        "Run ids of your user ids (0 where the run does not know one); your ids as they are if the run kept them."
+        return as_ids(values, 'user') if self._u is None else self._index(self._u, values, 'user')
+    def item_index(self, values) -> np.ndarray:
+        "Run ids of your item ids (0 where the run does not know one)."
+        return as_ids(values, 'item') if self._i is None else self._index(self._i, values, 'item')
+    def user_raw(self, ids) -> np.ndarray:
+        "Your user ids of run ids."
+        ids = np.asarray(ids, np.int64)
+        return ids if self.users is None else self.users[ids - 1]
+    def item_raw(self, ids) -> np.ndarray:
+        "Your item ids of run ids."
+        ids = np.asarray(ids, np.int64)
+        return ids if self.items is None else self.items[ids - 1]
+
 @dataclass
 class LoadedRun:
     "A verified run in memory: its manifest, item table, known user ids, popularity list and the `ServedModel`."
@@ -339,6 +380,7 @@ class LoadedRun:
     _copy:Path|None = field(default=None, repr=False)
     _saved:dict = field(default_factory=dict, repr=False)
     _lock:object = field(default_factory=threading.Lock, repr=False)
+    raw:RawIds = field(default_factory=RawIds)  # your log's ids, when the run was trained on a log with its own
 
     def saved_model(self, name:str):
         "The run's SavedModel `name` (a key of the manifest's `models`), loaded once from the verified copy: what TF-Serving would load."
@@ -401,7 +443,8 @@ def load_run(artifacts=None) -> LoadedRun:
             served = ServedModel(sig('retrieval'), sig('ranking') if s['model'] == 'two_stage' else None,
                                  s['weight'], s['n_candidates'], **plan)
         loaded = LoadedRun(run_dir, m, pd.read_parquet(copy/FILES['items']), user_ids,
-                           json.loads((copy/FILES['popular']).read_text()), served, seq, copy, objs)
+                           json.loads((copy/FILES['popular']).read_text()), served, seq, copy, objs,
+                           raw=RawIds.read(copy/FILES['raw_ids']) if FILES['raw_ids'] in m['files'] else RawIds())
         _warm_up(loaded)
     except BaseException:
         shutil.rmtree(copy, ignore_errors=True); raise

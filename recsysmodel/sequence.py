@@ -18,7 +18,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn
-from .fit import fit_early_stopping
+from .fit import fit_early_stopping, strategy_scope
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS
 
 if not tf.keras.__name__.startswith('tf_keras'):
@@ -235,9 +235,10 @@ def build_sasrec(cfg:SequenceConfig, data:ProtocolData, items:pd.DataFrame, df:p
     "An untrained, compiled `SASRec` for a resolved `cfg` (negatives drawn by the popularity in `df`), and the item features."
     tf.keras.utils.set_random_seed(cfg.seed)
     feats = feats or item_features(items, data.enc)
-    m = SASRec(data.n_items, feats, cfg.max_len, cfg.dim, cfg.blocks, cfg.heads, cfg.dropout, cfg.use_features, cfg.time_gaps,
-               cfg.ratings, cfg.loss, cfg.n_negatives, np.bincount(df.item_idx.to_numpy(), minlength=data.n_items), cfg.seed)
-    m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
+    with strategy_scope():  # several workers (`$TF_CONFIG`): mirrored variables, gradients summed across workers
+        m = SASRec(data.n_items, feats, cfg.max_len, cfg.dim, cfg.blocks, cfg.heads, cfg.dropout, cfg.use_features, cfg.time_gaps,
+                   cfg.ratings, cfg.loss, cfg.n_negatives, np.bincount(df.item_idx.to_numpy(), minlength=data.n_items), cfg.seed)
+        m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
     return m, feats
 
 def train_sequence(data:ProtocolData, items:pd.DataFrame, cfg:SequenceConfig|None=None, progress:bool=True, **changes) -> tuple:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Literal
 import numpy as np
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as FPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from .core import ParameterError, RecsysError, UnknownUserError, as_ids, atomic_write
 from .runs import MANIFEST, find_run
@@ -138,8 +139,8 @@ def top_items(rec:Recommender, user_ids, k:int) -> list:
     for i in range(len(ids)):
         keep = np.isfinite(s[i][:k])  # as `recommend`: the first k, padding dropped
         top, sc = ids[i][:k][keep], s[i][:k][keep]
-        out.append([{'item_id': int(a), 'title': t if isinstance(t, str) else None, 'score': float(b)}
-                    for a, b, t in zip(top.tolist(), sc.tolist(), rec.titles(top))])
+        out.append([{'item_id': a, 'title': t if isinstance(t, str) else None, 'score': float(b)}
+                    for a, b, t in zip(rec.raw.item_raw(top).tolist(), sc.tolist(), rec._titles(top))])
     return out
 
 class Batcher:
@@ -282,10 +283,10 @@ class ErrorBody(BaseModel):
     detail:list|None = None
 
 class Item(BaseModel):
-    item_id:int
+    item_id:int|str = Field(description="an item id: an integer, or your log's own id for a run trained on it")
     title:str|None
     score:float
-    because:list[int]|None = Field(None, description="history items that raised this item's score most (explain=true)")
+    because:list[int|str]|None = Field(None, description="history items that raised this item's score most (explain=true)")
 
 class Recommendations(BaseModel):
     run_id:str
@@ -295,7 +296,7 @@ class Recommendations(BaseModel):
     warnings:list[str] = []
 
 class UserItems(BaseModel):
-    user_id:int
+    user_id:int|str
     items:list[Item]
     fallback:Literal['popular']|None = None
 
@@ -307,8 +308,8 @@ class BatchRecommendations(BaseModel):
 class RecommendRequest(BaseModel):
     "Either `history` (a session's item ids, oldest first) or `user_ids` (a batch of known users)."
     model_config = ConfigDict(extra='forbid')
-    history:list[StrictInt]|None = Field(None, max_length=MAX_IDS)
-    user_ids:list[StrictInt]|None = Field(None, max_length=MAX_IDS)
+    history:list[StrictInt|StrictStr]|None = Field(None, max_length=MAX_IDS)  # text: your log's ids, for a run trained on them
+    user_ids:list[StrictInt|StrictStr]|None = Field(None, max_length=MAX_IDS)
     k:StrictInt = Field(10, ge=1, le=MAX_K)
     explain:StrictBool = False
     cold_start:Literal['popular']|None = None
@@ -397,12 +398,14 @@ def tf_predict(model, body:PredictRequest, max_rows:int=1000) -> dict:
     return {'outputs': {k: _jsonable(v) for k, v in out.items()}}
 
 # %% ../nbs/07_serve.ipynb #a1000020
+def _json_id(x): return x.item() if isinstance(x, np.generic) else x  # NumPy integers to Python; your text ids as they are
+
 def _items(frame) -> list:
     cols = ['item_id', 'title', 'score'] + (['because'] if 'because' in frame.columns else [])
     out = []
     for r in frame[cols].itertuples(index=False):
-        d = {'item_id': int(r.item_id), 'title': r.title if isinstance(r.title, str) else None, 'score': float(r.score)}
-        if len(cols) == 4: d['because'] = [int(x) for x in r.because]
+        d = {'item_id': _json_id(r.item_id), 'title': r.title if isinstance(r.title, str) else None, 'score': float(r.score)}
+        if len(cols) == 4: d['because'] = [_json_id(x) for x in r.because]
         out.append(d)
     return out
 
@@ -494,13 +497,16 @@ def create_app(config:ServeConfig|None=None) -> FastAPI:
 
     @app.get('/v1/recommendations/{user_id}', tags=['recommendations'], response_model=Recommendations, responses=ERRORS,
              summary="A user's top k, as the run serves them")
-    async def recommend_user(user_id:int, k:int=Query(10, ge=1, le=MAX_K), explain:bool=False,
+    async def recommend_user(user_id:str=FPath(description="an integer, or your log's own user id for a run trained on it"),
+                             k:int=Query(10, ge=1, le=MAX_K), explain:bool=False,
                              cold_start:Literal['popular']|None=Query(None, description="'popular': most popular items for an unknown user")):
         cur = state.ready(); rec = cur.rec
-        known = bool(rec.known(as_ids(user_id, 'user'))[0])
+        user_id = rec.parse_id(user_id)
+        run_user = int(rec.raw.user_index(user_id)[0])
+        known = bool(rec._known(np.array([run_user], np.int64))[0])
         if known and not explain:  # the hot path: no DataFrame, and the answer needs no re-validation
-            if batcher is not None: items = await asyncio.wait_for(batcher.submit(rec, user_id, k), config.timeout_s)
-            else: items = (await _bounded(config, top_items, rec, [user_id], k))[0]
+            if batcher is not None: items = await asyncio.wait_for(batcher.submit(rec, run_user, k), config.timeout_s)
+            else: items = (await _bounded(config, top_items, rec, [run_user], k))[0]
             return JSONResponse({'run_id': cur.run_id, 'model': cur.model, 'items': items, 'fallback': None, 'warnings': []})
         frame = await _bounded(config, rec.recommend, user_id, k, cold_start=cold_start, explain=explain)
         return {'run_id': cur.run_id, 'model': cur.model if known else 'popular', 'items': _items(frame),
@@ -514,18 +520,19 @@ def create_app(config:ServeConfig|None=None) -> FastAPI:
         if body.history is not None:
             if len(body.history) > config.max_history: raise ParameterError(f"the history has {len(body.history)} items: at most {config.max_history}")
             if body.cold_start is not None: raise ParameterError("cold_start applies to user_ids; an empty history falls back to popular items by itself")
-            frame = await _bounded(config, rec.recommend_history, body.history, body.k, explain=body.explain)
+            history = [rec.parse_id(x, 'item') for x in body.history]
+            frame = await _bounded(config, rec.recommend_history, history, body.k, explain=body.explain)
             return {'run_id': cur.run_id, 'model': 'popular' if frame.attrs.get('fallback') else 'sequence', 'items': _items(frame),
                     'fallback': frame.attrs.get('fallback'), 'warnings': frame.attrs.get('warnings') or []}
         if len(body.user_ids) > config.max_batch_users: raise ParameterError(f"{len(body.user_ids)} user ids: at most {config.max_batch_users}")
         if body.explain: raise ParameterError("explain is answered one user at a time: GET /v1/recommendations/{user_id}?explain=true")
-        users = as_ids(body.user_ids, 'user')
+        users = [rec.parse_id(u) for u in body.user_ids]
         frame = await _bounded(config, rec.recommend_batch, users, body.k, cold_start=body.cold_start)
         known = rec.known(users) if len(users) else np.zeros(0, bool)
-        groups = {u: f for u, f in frame.groupby('user_id', sort=False)}
+        groups = {_json_id(u): f for u, f in frame.groupby('user_id', sort=False)}
         return {'run_id': cur.run_id, 'model': cur.model,
-                'results': [{'user_id': int(u), 'items': _items(groups[u]) if u in groups else [], 'fallback': None if kn else 'popular'}
-                            for u, kn in zip(users.tolist(), known)]}
+                'results': [{'user_id': u, 'items': _items(groups[u]) if u in groups else [], 'fallback': None if kn else 'popular'}
+                            for u, kn in zip(users, known)]}
 
     def _model(name):
         cur = state.ready()

@@ -9,7 +9,7 @@ __all__ = ['PARAMETERS', 'DEFAULTS', 'QUERIES', 'INDEXES', 'OPTIMIZER_NAMES', 'M
            'package_versions', 'TrackingUnavailable', 'TrackingWarning', 'probe_tracking', 'tracking_store',
            'log_start', 'log_history', 'log_end', 'Tracker', 'sync_run', 'Run', 'load_data', 'train_models',
            'pick_served', 'choose_served', 'serving_models', 'served_model', 'evaluate_models', 'plot_training',
-           'export_models', 'finish', 'abort', 'as_loaded', 'run_training']
+           'export_models', 'finish', 'abort', 'as_loaded', 'run_worker', 'run_training']
 
 # %% ../nbs/02c_train.ipynb #39994a10
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -21,7 +21,8 @@ from .core import ParameterError, RecsysError, atomic_write, file_lock
 from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, MovieLens, ProtocolData, load_movielens, prepare, protocol_name, synthetic_movielens
 from .evaluation import BASELINES, PROTOCOLS, Report, evaluate, format_table, save_report, score_model
 from .interactions import DUPLICATES, load_interactions
-from .runs import (MANIFEST, MODELS, FILES, LoadedRun, SequenceFunctions, ServedModel, harness_scorer, latest_run,
+from .fit import cluster_size, is_chief, worker_strategy
+from .runs import (MANIFEST, MODELS, FILES, LoadedRun, RawIds, SequenceFunctions, ServedModel, harness_scorer, latest_run,
                               mask_secrets, public_manifest, redact_uri, serving_plan, verify_run, write_manifest)
 
 # %% ../nbs/02c_train.ipynb #24f54eca
@@ -622,14 +623,33 @@ def as_loaded(run:Run) -> LoadedRun:
         from recsysmodel.sequence import sequence_module
         mod = sequence_module(run.sequence, run.params['n_candidates'])
         seq = SequenceFunctions(mod.serve, mod.by_user, mod.score_items, mod.user_history)
-    return LoadedRun(None, m, run.ds.items, run.data.enc.user_ids.astype(np.int64), run.popular, run.served, seq)
+    raw = RawIds(getattr(run.ds, 'raw_user_ids', None), getattr(run.ds, 'raw_item_ids', None))
+    return LoadedRun(None, m, run.ds.items, run.data.enc.user_ids.astype(np.int64), run.popular, run.served, seq, raw=raw)
 
 Run.finish, Run.abort, Run.as_loaded = finish, abort, as_loaded
 
 # %% ../nbs/02c_train.ipynb #345f3b42
-def run_training(notebook=None, **params) -> Path:
-    "Validate `params`, train, evaluate, export and write one complete run folder; returns its path."
+def run_worker(**params) -> None:
+    "A non-chief worker of a distributed run: the chief's data and split, and its share of every retrieval and sequence training step; it writes nothing."
+    p = validate_params(**params)
+    ds = load_dataset(p)
+    data = prepare(ds, p['protocol'], p['sample_frac'], p['seed'])
+    models = p['models'].split(',')
+    if 'retrieval' in models:
+        from recsysmodel.retrieval import train_retrieval
+        train_retrieval(data, ds.items, retrieval_config(p), progress=False)
+    if 'sequence' in models:
+        from recsysmodel.sequence import train_sequence
+        train_sequence(data, ds.items, sequence_config(p), progress=False)
+
+def run_training(notebook=None, **params) -> Path|None:
+    "Validate `params`, train, evaluate, export and write one complete run folder; returns its path (None on a worker that is not the chief)."
+    if cluster_size() > 1:  # $TF_CONFIG names several workers: the strategy first, before TensorFlow runs anything
+        worker_strategy()
+        if not is_chief(): return run_worker(**params)
     run = Run(**params)
+    if cluster_size() > 1:
+        run.notes.append(f"retrieval and sequence trained data-parallel on {cluster_size()} workers ($TF_CONFIG, MultiWorkerMirroredStrategy)")
     try:
         run.load_data(); run.train_models(); run.choose_served(); run.evaluate_models(); run.plot_training(); run.export_models()
         return run.finish(notebook)
