@@ -12,7 +12,7 @@ from .core import ParameterError
 
 # %% auto #0
 __all__ = ['FitResult', 'fit_early_stopping', 'tf_config', 'cluster_size', 'is_chief', 'worker_strategy', 'strategy_scope',
-           'plot_history']
+           'build_for_workers', 'plot_history']
 
 # %% ../nbs/00b_fit.ipynb #d79c3004
 @dataclass
@@ -35,6 +35,7 @@ def fit_early_stopping(model, ds, validate, # a compiled Keras model, its traini
     if mode not in ('max', 'min'): raise ParameterError(f"mode must be 'max' or 'min', got {mode!r}")
     if int(epochs) < 1 or int(patience) < 1: raise ParameterError(f"epochs and patience must be at least 1, got {epochs} and {patience}")
     sign = 1.0 if mode == 'max' else -1.0
+    build_for_workers(model, ds)
     history, best, best_epoch, best_weights = [], -np.inf, 0, None
     bar = tqdm(range(int(epochs)), desc=desc, disable=not progress)
     for epoch in bar:
@@ -93,6 +94,12 @@ def strategy_scope():
     "Where models are built and compiled: the worker strategy's scope, or nothing on one machine."
     s = worker_strategy()
     return s.scope() if s is not None else contextlib.nullcontext()
+
+def build_for_workers(model, ds):
+    "With several workers, create a model's variables inside the strategy's scope (Keras would create them lazily, outside it) from one batch of `ds`; on one machine, nothing."
+    if worker_strategy() is None: return model
+    with strategy_scope(): model.compute_loss(next(iter(ds.take(1))), training=False)
+    return model
 
 # %% ../nbs/00b_fit.ipynb #0a55ef53
 def plot_history(history:list, title:str='training', loss_label:str='loss'):

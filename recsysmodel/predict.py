@@ -35,14 +35,14 @@ class Recommender:
     @property
     def run_dir(self) -> Path|None: return self.run.path
 
-    def _titles(self, ids) -> np.ndarray:
+    def _title_of(self, ids) -> np.ndarray:
         ids = np.asarray(ids, np.int64)
         pos = np.searchsorted(self._item_ids, ids).clip(0, len(self._item_ids) - 1)
         return np.where(self._item_ids[pos] == ids, self._titles[pos], None)
 
     def titles(self, item_ids) -> np.ndarray:
         "Titles of item ids (None where unknown)."
-        return self._titles(self.raw.item_index(item_ids))
+        return self._title_of(self.raw.item_index(item_ids))
 
     def parse_id(self, value, kind:str='user'):
         "An id as typed (a URL, a shell, a JSON body) as this run takes it: an integer for a run on integer ids, your id as given for a run that keeps your log's ids."
@@ -67,12 +67,12 @@ class Recommender:
     def _frame(self, ids, s, rating, rs, k) -> pd.DataFrame:
         keep = np.isfinite(s)[:k]
         ids = ids[:k][keep]
-        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._titles(ids), 'score': s[:k][keep],
+        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._title_of(ids), 'score': s[:k][keep],
                              'predicted_rating': rating[:k][keep], 'retrieval_score': rs[:k][keep]})
 
     def _popular(self, k) -> pd.DataFrame:
         ids, cnt = np.asarray(self.popular['item_id'][:k], np.int64), np.asarray(self.popular['count'][:k], float)
-        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._titles(ids), 'score': cnt / cnt.max(initial=1),
+        return pd.DataFrame({'item_id': self.raw.item_raw(ids), 'title': self._title_of(ids), 'score': cnt / cnt.max(initial=1),
                              'predicted_rating': np.nan, 'retrieval_score': np.nan})
 
     def _unknown(self, uid) -> UnknownUserError:
@@ -147,7 +147,7 @@ class Recommender:
         top, sc = r['item_id'].numpy()[0], r['score'].numpy()[0]
         keep = top >= 0
         top, sc = top[keep][:k], sc[keep][:k]
-        out = pd.DataFrame({'item_id': self.raw.item_raw(top), 'title': self._titles(top), 'score': sc})
+        out = pd.DataFrame({'item_id': self.raw.item_raw(top), 'title': self._title_of(top), 'score': sc})
         if explain: out['because'] = self._because(ids, top)
         out.attrs.update(fallback=None, warnings=notes)
         return out
@@ -171,7 +171,7 @@ class Recommender:
                 keep = np.isfinite(sc).ravel()
                 rows = lambda x: x.ravel()[keep]
                 frames.append(pd.DataFrame({'pos': rows(np.repeat(pos[kn], ids.shape[1]).reshape(ids.shape)),
-                                            'item_id': self.raw.item_raw(rows(ids)), 'title': self._titles(rows(ids)), 'score': rows(sc),
+                                            'item_id': self.raw.item_raw(rows(ids)), 'title': self._title_of(rows(ids)), 'score': rows(sc),
                                             'predicted_rating': rows(rating), 'retrieval_score': rows(rs)}))
             for p_ in pos[~kn]: frames.append(self._popular(k).assign(pos=p_))
         out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(pos=0)

@@ -20,7 +20,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError, quiet_native
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn
-from .fit import fit_early_stopping, strategy_scope
+from .fit import build_for_workers, fit_early_stopping, strategy_scope, worker_strategy
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.retrieval needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -327,6 +327,8 @@ def build_two_tower(cfg:RetrievalConfig, data:ProtocolData, items:pd.DataFrame, 
                      cfg.use_user_id, cfg.use_features, cfg.history_dropout, cfg.seed, cfg.recent_length, cfg.context)
         m.mask_same_user = cfg.rows_per_user > 1
         m.compile(optimizer=OPTIMIZERS[cfg.optimizer](cfg.learning_rate))
+        if worker_strategy() is not None:  # the variables now, inside the scope (Keras would make them at first use, outside it)
+            m.item_vectors(tf.constant([0])); m.query_vectors(tf.constant([0]))
     return m, feats
 
 def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|None=None, progress:bool=True, **changes) -> tuple:
@@ -346,7 +348,8 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
     wrapped.refresh(); wrapped.config, wrapped.best_epoch = cfg, fit.best_epoch  # the best epoch's weights are back
     if cfg.refit:  # all training data, the chosen number of epochs
         model, _ = build_two_tower(cfg, data, items, data.train, feats)
-        model.fit(training_dataset(cfg, data.train, data.n_items), epochs=fit.best_epoch, verbose=0)
+        ds = training_dataset(cfg, data.train, data.n_items)
+        build_for_workers(model, ds).fit(ds, epochs=fit.best_epoch, verbose=0)
     else:
         model.set_history(data.train)  # one model: no separate tuning-phase model to keep
     fitted = Retrieval(model, data.enc, interactions(data.train, data.n_users, data.n_items), cfg, fit.best_epoch)

@@ -18,7 +18,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn
-from .fit import fit_early_stopping, strategy_scope
+from .fit import build_for_workers, fit_early_stopping, strategy_scope
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS
 
 if not tf.keras.__name__.startswith('tf_keras'):
@@ -254,7 +254,8 @@ def train_sequence(data:ProtocolData, items:pd.DataFrame, cfg:SequenceConfig|Non
     tuned.best_epoch = fit.best_epoch
     if cfg.refit:
         model, _ = build_sasrec(cfg, data, items, data.train, feats)
-        model.fit(sequence_dataset(cfg, data.train, data.n_items), epochs=fit.best_epoch, verbose=0)
+        ds = sequence_dataset(cfg, data.train, data.n_items)
+        build_for_workers(model, ds).fit(ds, epochs=fit.best_epoch, verbose=0)
     fitted = Sequence(model, data.enc, data.train, cfg, fit.best_epoch)
     fitted.tuned = tuned  # the tuning-phase model (fit on fit_part, best epoch): what validation figures describe
     return fitted, fit.history

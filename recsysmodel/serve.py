@@ -140,7 +140,7 @@ def top_items(rec:Recommender, user_ids, k:int) -> list:
         keep = np.isfinite(s[i][:k])  # as `recommend`: the first k, padding dropped
         top, sc = ids[i][:k][keep], s[i][:k][keep]
         out.append([{'item_id': a, 'title': t if isinstance(t, str) else None, 'score': float(b)}
-                    for a, b, t in zip(rec.raw.item_raw(top).tolist(), sc.tolist(), rec._titles(top))])
+                    for a, b, t in zip(rec.raw.item_raw(top).tolist(), sc.tolist(), rec._title_of(top))])
     return out
 
 class Batcher:

@@ -62,5 +62,38 @@ def test_two_workers_train_the_same_models_as_one(runs):
         for metric in ('hr@10', 'ndcg@10'):
             a, b = one['metrics'][model][metric], two['metrics'][model][metric]
             # within tolerance: each worker's in-batch softmax sees half the batch, so the runs are not bit-equal
-            assert abs(a - b) <= 0.25 * max(a, b) + 0.01, (model, metric, a, b)
+            assert abs(a - b) <= 0.15 * max(a, b) + 0.01, (model, metric, a, b)
         assert two['metrics'][model]['hr@10'] > 0.5 * two['metrics']['most_popular']['hr@10'], two['metrics']
+
+def test_the_kubernetes_spec_gives_each_pod_its_place_in_the_cluster():
+    "deploy/train-multiworker.yaml: one pod per worker, TF_CONFIG from the pod's index, names that resolve, flags that parse."
+    import shlex, yaml
+    from conftest import ROOT
+    from recsysmodel.cli import build_parser
+    from recsysmodel.fit import tf_config, is_chief, cluster_size
+    from recsysmodel.train import validate_params, PARAMETERS
+    service, job = yaml.safe_load_all((ROOT/'deploy'/'train-multiworker.yaml').read_text())
+    spec, pod = job['spec'], job['spec']['template']['spec']
+    c = pod['containers'][0]
+    assert spec['completionMode'] == 'Indexed' and spec['completions'] == spec['parallelism']
+    assert service['spec']['clusterIP'] == 'None' and pod['subdomain'] == service['metadata']['name']
+    assert service['spec']['selector'] == {'job-name': job['metadata']['name']}
+    port = service['spec']['ports'][0]['port']
+    assert c['ports'][0]['containerPort'] == port
+    env = {e['name']: e['value'] for e in c['env']}
+    export, run = c['args'][0].split(' && ', 1)
+    for i in range(spec['completions']):
+        out = subprocess.run(['sh', '-c', f'{export} && printf %s "$TF_CONFIG"'], env={**env, 'JOB_COMPLETION_INDEX': str(i)},
+                             capture_output=True, text=True, check=True).stdout
+        os.environ['TF_CONFIG'] = out
+        try:
+            cfg = tf_config()
+            assert cluster_size() == spec['completions'] and is_chief() == (i == 0)
+            # worker i's address is pod i's DNS name under the headless service
+            assert cfg['cluster']['worker'][i] == f"{job['metadata']['name']}-{i}.{pod['subdomain']}:{port}"
+        finally: del os.environ['TF_CONFIG']
+    argv = shlex.split(run)
+    assert argv[:3] == ['exec', 'recsys', 'train']
+    args = build_parser().parse_args(argv[2:])
+    params = validate_params(**{k: v for k, v in vars(args).items() if k in PARAMETERS})
+    assert params['interactions'] and params['out_dir'].startswith(c['volumeMounts'][0]['mountPath'])
