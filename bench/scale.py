@@ -1,6 +1,6 @@
 """Scale benchmark -> bench/results/scale.json: whole training runs at growing sizes, so the growth is visible.
 
-    python bench/scale.py [--sizes 1000000,5000000,20000000] [--epochs 1] [--protocol leave-last-out] [--ml-20m DIR]
+    python bench/scale.py [--sizes 1000000,5000000,20000000] [--epochs 1] [--protocol leave-last-out] [--ml-20m DIR] [--merge EARLIER.json]
 
 For each size, a synthetic dataset shaped like ML-20M (138,493 users and 26,744 items at 20M ratings; users and items
 scaled with the number of ratings below that, items at least 2,000) is generated and written as Parquet (ratings with
@@ -88,6 +88,7 @@ def main(argv=None):
     p.add_argument('--ml-20m', metavar='DIR', help='also run the real ml-20m from this folder (ml-20m/ or ml-20m.zip)')
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
+    p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs, protocol and settings) beside these, ordered by size")
     a = p.parse_args(argv)
     common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
     common += a.settings.split()
@@ -106,8 +107,15 @@ def main(argv=None):
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m')
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, **r})
+    commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
+    if a.merge:
+        old = json.loads(Path(a.merge).read_text())
+        same = {k: old.get(k) for k in ('epochs', 'protocol', 'settings')} == {'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings}
+        if not same: raise SystemExit(f"{a.merge} was run with other epochs, protocol or settings: not merged")
+        commands = old.get('commands', [old.get('command')]) + commands
+        rows = sorted(old['runs'] + rows, key=lambda r: (r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
     out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
-           'command': 'python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:]), 'targets': TARGETS, 'runs': rows,
+           'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2))

@@ -96,8 +96,9 @@ def strategy_scope():
     return s.scope() if s is not None else contextlib.nullcontext()
 
 def build_for_workers(model, ds):
-    "With several workers, create a model's variables inside the strategy's scope (Keras would create them lazily, outside it) from one batch of `ds`; on one machine, nothing."
-    if worker_strategy() is None: return model
+    "For a model built under the worker strategy, create its variables inside the scope (Keras would create them lazily, outside it) from one batch of `ds`; any other model (one machine, or a model only the chief trains) as it is."
+    s = worker_strategy()
+    if s is None or model.distribute_strategy is not s: return model
     with strategy_scope(): model.compute_loss(next(iter(ds.take(1))), training=False)
     return model
 

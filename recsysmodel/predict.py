@@ -176,7 +176,7 @@ class Recommender:
             for p_ in pos[~kn]: frames.append(self._popular(k).assign(pos=p_))
         out = pd.concat(frames, ignore_index=True) if frames else self._popular(0).assign(pos=0)
         out = out.sort_values('pos', kind='stable').reset_index(drop=True)
-        out.insert(0, 'user_id', yours[out.pop('pos').to_numpy()] if len(out) else yours[:0])
+        out.insert(0, 'user_id', yours[out.pop('pos').to_numpy(np.int64)])
         if self.raw.users is None: out['user_id'] = out.user_id.astype(np.int64)
         return out
 

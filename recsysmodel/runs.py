@@ -358,14 +358,19 @@ class RawIds:
     def item_index(self, values) -> np.ndarray:
         "Run ids of your item ids (0 where the run does not know one)."
         return as_ids(values, 'item') if self._i is None else self._index(self._i, values, 'item')
+    @staticmethod
+    def _raw(table, ids) -> np.ndarray:
+        ids = np.asarray(ids, np.int64)
+        if table is None: return ids
+        out, ok = np.full(ids.shape, None, dtype=object), (ids >= 1) & (ids <= len(table))
+        out[ok] = table[ids[ok] - 1]
+        return out  # None where a run id stands for nobody (a padding -1)
     def user_raw(self, ids) -> np.ndarray:
         "Your user ids of run ids."
-        ids = np.asarray(ids, np.int64)
-        return ids if self.users is None else self.users[ids - 1]
+        return self._raw(self.users, ids)
     def item_raw(self, ids) -> np.ndarray:
         "Your item ids of run ids."
-        ids = np.asarray(ids, np.int64)
-        return ids if self.items is None else self.items[ids - 1]
+        return self._raw(self.items, ids)
 
 @dataclass
 class LoadedRun:
