@@ -11,45 +11,8 @@ import pandas as pd
 from .core import ParameterError
 
 # %% auto #0
-__all__ = ['FitResult', 'fit_early_stopping', 'tf_config', 'cluster_size', 'is_chief', 'worker_strategy', 'strategy_scope',
-           'build_for_workers', 'plot_history']
-
-# %% ../nbs/00b_fit.ipynb #d79c3004
-@dataclass
-class FitResult:
-    "What `fit_early_stopping` found: the per-epoch history, the best epoch, its figure and its weights."
-    history:list            # one dict per epoch: epoch, loss, valid_<figure>..., seconds
-    best_epoch:int          # 1-based
-    best:float              # the monitored validation figure at the best epoch
-    best_weights:list = field(repr=False)
-
-def fit_early_stopping(model, ds, validate, # a compiled Keras model, its training data, () -> {figure: value}
-                       epochs:int=10, # at most this many epochs
-                       patience:int=2, # stop after this many epochs without improvement
-                       monitor:str='hr@10', # the figure of `validate()` that decides
-                       mode:str='max', # 'max': higher is better; 'min': lower is better
-                       restore_best:bool=True, # end with the best epoch's weights
-                       progress:bool=True, desc:str='epochs') -> FitResult:
-    "Train `model` on `ds` an epoch at a time, validating after each; stop early on `monitor` and keep the best epoch."
-    from tqdm.auto import tqdm
-    if mode not in ('max', 'min'): raise ParameterError(f"mode must be 'max' or 'min', got {mode!r}")
-    if int(epochs) < 1 or int(patience) < 1: raise ParameterError(f"epochs and patience must be at least 1, got {epochs} and {patience}")
-    sign = 1.0 if mode == 'max' else -1.0
-    build_for_workers(model, ds)
-    history, best, best_epoch, best_weights = [], -np.inf, 0, None
-    bar = tqdm(range(int(epochs)), desc=desc, disable=not progress)
-    for epoch in bar:
-        t0 = time.perf_counter()
-        loss = model.fit(ds, epochs=1, verbose=0).history['loss'][0]
-        secs = time.perf_counter() - t0
-        figures = validate()
-        if monitor not in figures: raise ParameterError(f"validate() returned {sorted(figures)}, not the monitored {monitor!r}")
-        history.append({'epoch': epoch + 1, 'loss': float(loss), **{f"valid_{k}": float(v) for k, v in figures.items()}, 'seconds': secs})
-        bar.set_postfix({'loss': f"{loss:.4g}", monitor: f"{figures[monitor]:.4f}"})
-        if sign * figures[monitor] > best: best, best_epoch, best_weights = sign * figures[monitor], epoch + 1, model.get_weights()
-        elif epoch + 1 - best_epoch >= patience: break
-    if restore_best: model.set_weights(best_weights)
-    return FitResult(history, best_epoch, float(sign * best), best_weights)
+__all__ = ['tf_config', 'cluster_size', 'is_chief', 'worker_strategy', 'strategy_scope', 'build_for_workers', 'FitResult',
+           'fit_early_stopping', 'plot_history']
 
 # %% ../nbs/00b_fit.ipynb #0b5e0002
 def tf_config() -> dict:
@@ -101,6 +64,43 @@ def build_for_workers(model, ds):
     if s is None or model.distribute_strategy is not s: return model
     with strategy_scope(): model.compute_loss(next(iter(ds.take(1))), training=False)
     return model
+
+# %% ../nbs/00b_fit.ipynb #d79c3004
+@dataclass
+class FitResult:
+    "What `fit_early_stopping` found: the per-epoch history, the best epoch, its figure and its weights."
+    history:list            # one dict per epoch: epoch, loss, valid_<figure>..., seconds
+    best_epoch:int          # 1-based
+    best:float              # the monitored validation figure at the best epoch
+    best_weights:list = field(repr=False)
+
+def fit_early_stopping(model, ds, validate, # a compiled Keras model, its training data, () -> {figure: value}
+                       epochs:int=10, # at most this many epochs
+                       patience:int=2, # stop after this many epochs without improvement
+                       monitor:str='hr@10', # the figure of `validate()` that decides
+                       mode:str='max', # 'max': higher is better; 'min': lower is better
+                       restore_best:bool=True, # end with the best epoch's weights
+                       progress:bool=True, desc:str='epochs') -> FitResult:
+    "Train `model` on `ds` an epoch at a time, validating after each; stop early on `monitor` and keep the best epoch."
+    from tqdm.auto import tqdm
+    if mode not in ('max', 'min'): raise ParameterError(f"mode must be 'max' or 'min', got {mode!r}")
+    if int(epochs) < 1 or int(patience) < 1: raise ParameterError(f"epochs and patience must be at least 1, got {epochs} and {patience}")
+    sign = 1.0 if mode == 'max' else -1.0
+    build_for_workers(model, ds)
+    history, best, best_epoch, best_weights = [], -np.inf, 0, None
+    bar = tqdm(range(int(epochs)), desc=desc, disable=not progress)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        loss = model.fit(ds, epochs=1, verbose=0).history['loss'][0]
+        secs = time.perf_counter() - t0
+        figures = validate()
+        if monitor not in figures: raise ParameterError(f"validate() returned {sorted(figures)}, not the monitored {monitor!r}")
+        history.append({'epoch': epoch + 1, 'loss': float(loss), **{f"valid_{k}": float(v) for k, v in figures.items()}, 'seconds': secs})
+        bar.set_postfix({'loss': f"{loss:.4g}", monitor: f"{figures[monitor]:.4f}"})
+        if sign * figures[monitor] > best: best, best_epoch, best_weights = sign * figures[monitor], epoch + 1, model.get_weights()
+        elif epoch + 1 - best_epoch >= patience: break
+    if restore_best: model.set_weights(best_weights)
+    return FitResult(history, best_epoch, float(sign * best), best_weights)
 
 # %% ../nbs/00b_fit.ipynb #0a55ef53
 def plot_history(history:list, title:str='training', loss_label:str='loss'):
