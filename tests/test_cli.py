@@ -101,7 +101,7 @@ def test_quiet_by_default_verbose_on_request(run):
 
 def test_predict_rejects_ids_that_are_not_integers(run):
     r = recsys('predict', '--user', '20.5', '--artifacts', run)
-    assert r.returncode == 2 and "invalid int value: '20.5'" in r.stderr
+    assert r.returncode == 2 and "user_id: this run's user ids are integers, got '20.5'" in r.stderr and 'Traceback' not in r.stderr
     r = recsys('predict', '--user', str(10**30), '--artifacts', run)
     assert r.returncode == 2 and 'out of the 64-bit range' in r.stderr and 'Traceback' not in r.stderr
 
