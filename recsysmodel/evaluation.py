@@ -4,7 +4,9 @@
 
 # %% ../nbs/00a_evaluation.ipynb #e950a6da
 from __future__ import annotations
-import json, time
+import json, os, time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -15,10 +17,10 @@ from .core import atomic_write
 from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, prepare, protocol_name, split_ratings
 
 # %% auto #0
-__all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'sort_keys', 'target_ranks', 'ranking_metrics', 'accuracy_metrics',
-           'rating_metrics', 'TopNResult', 'evaluate_topn', 'MostPopular', 'ItemCooccurrence', 'EASE', 'GlobalMean',
-           'Bias', 'Markov', 'ModelSpec', 'Report', 'score_model', 'evaluate', 'tidy', 'format_table',
-           'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
+__all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'tie_hash', 'sort_keys', 'target_ranks', 'ranking_metrics',
+           'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn', 'MostPopular',
+           'ItemCooccurrence', 'EASE', 'GlobalMean', 'Bias', 'Markov', 'ModelSpec', 'Report', 'score_model', 'evaluate',
+           'tidy', 'format_table', 'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -32,19 +34,26 @@ class RatingModel(Protocol):
     def predict(self, users:np.ndarray, items:np.ndarray) -> np.ndarray: ...
 
 # %% ../nbs/00a_evaluation.ipynb #91bf93fc
-def sort_keys(scores:np.ndarray, users) -> np.ndarray:
-    "uint64 keys ordered like float32 `scores` (one row per user in `users`), ties broken by a hash of (user, item)."
-    s = np.ascontiguousarray(scores, dtype=np.float32)
-    if np.isnan(s).any(): raise ValueError("scores contain NaN")
-    b = s.view(np.uint32)
-    mono = np.where(b >> 31, ~b, b | np.uint32(0x80000000)).astype(np.uint64)  # order-preserving bits
-    items = np.arange(s.shape[1], dtype=np.uint64)[None, :]
-    users = np.asarray(users, dtype=np.uint64).reshape(-1, 1)
+def _mono(s:np.ndarray) -> np.ndarray:
+    "uint64 of float32 `s` that order like the floats (−0.0 counts as 0.0; ±inf included)."
+    b = (np.asarray(s, np.float32) + np.float32(0)).view(np.uint32)  # -0.0 + 0.0 is +0.0: one zero, as comparisons see it
+    return np.where(b >> 31, ~b, b | np.uint32(0x80000000)).astype(np.uint64)
+
+def tie_hash(users, items) -> np.ndarray:
+    "A fixed uint64 hash of (user, item) pairs (broadcast), its upper 32 bits mixed: the tie-break of every ranking."
+    items, users = np.asarray(items, dtype=np.uint64), np.asarray(users, dtype=np.uint64)
     with np.errstate(over='ignore'):  # a splitmix64-style mix of (user, item); uint64 arithmetic wraps by design
         h = (items + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) ^ (users + np.uint64(1)) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(31))) * np.uint64(0x94D049BB133111EB)
         h ^= h >> np.uint64(29)
-    return (mono << np.uint64(32)) | (h >> np.uint64(32))
+    return h >> np.uint64(32)
+
+def sort_keys(scores:np.ndarray, users) -> np.ndarray:
+    "uint64 keys ordered like float32 `scores` (one row per user in `users`), ties broken by a hash of (user, item)."
+    s = np.ascontiguousarray(scores, dtype=np.float32)
+    if np.isnan(s).any(): raise ValueError("scores contain NaN")
+    h = tie_hash(np.asarray(users).reshape(-1, 1), np.arange(s.shape[1])[None, :])
+    return (_mono(s) << np.uint64(32)) | h
 
 def target_ranks(scores:np.ndarray, targets, users) -> np.ndarray:
     "0-based position of each row's target item in that row's ranking (row i belongs to `users[i]`)."
@@ -87,13 +96,43 @@ class TopNResult:
     metrics:dict
     rec_counts:np.ndarray
 
-def _ranks(K, rows, targets, chunk=1024):
-    "Ranks of `targets` in rows `rows` of the sort keys `K`, in chunks to bound memory."
+def _ranks(S, rows, targets, users, chunk=1024) -> np.ndarray:
+    "`target_ranks` of `targets` in rows `rows` of the scores `S` (row j is user `users[j]`): float comparisons, and the tie hash only where an item ties with a target."
     out = np.empty(len(rows), np.int64)
+    same = len(rows) == len(S) and np.array_equal(rows, np.arange(len(S)))  # one test item per user: no copy of the rows
     for c in range(0, len(rows), chunk):
-        k = K[rows[c:c + chunk]]
-        out[c:c + chunk] = (k > k[np.arange(len(k)), targets[c:c + chunk]][:, None]).sum(1)
+        rc, tc = rows[c:c + chunk], targets[c:c + chunk]
+        X = S[c:c + chunk] if same else S[rc]
+        t = X[np.arange(len(X)), tc][:, None]
+        gt = np.count_nonzero(X > t, axis=1)
+        tied = np.flatnonzero(np.count_nonzero(X == t, axis=1) > 1)
+        if len(tied):  # ties above the target are those with a larger hash
+            r, i = np.nonzero(X[tied] == t[tied])
+            u = np.asarray(users)[rc[tied]]
+            gt[tied] += np.bincount(r, tie_hash(u[r], i) > tie_hash(u, tc[tied])[r], minlength=len(tied)).astype(np.int64)
+        out[c:c + chunk] = gt
     return out
+
+def top_k(S:np.ndarray, users, k:int) -> np.ndarray:
+    "Each row's `k` best items, best first, in `sort_keys` order (row j is user `users[j]`); keys only for the items at or above the k-th score."
+    n = S.shape[1]; k = min(k, n)
+    v = np.partition(S, n - k, axis=1)[:, n - k:n - k + 1] if k < n else np.full((len(S), 1), -np.inf, np.float32)
+    r, i = np.nonzero(S >= v)
+    key = (_mono(S[r, i]) << np.uint64(32)) | tie_hash(np.asarray(users)[r], i)
+    o = np.lexsort((~key, r))
+    starts = np.r_[0, np.cumsum(np.bincount(r, minlength=len(S)))[:-1]]
+    return i[o][starts[:, None] + np.arange(k)]
+
+def threads() -> int:
+    "Threads for NumPy and SciPy work that releases the GIL: the machine's cores, at most 8."
+    return max(1, min(8, os.cpu_count() or 1))
+
+def _rank_part(S, ub, rows, targets, seen_rows, kmax:int, accuracy:bool) -> tuple:
+    "Ranks (nothing excluded, training items excluded) and top-`kmax` lists of one part of a batch's scores."
+    if np.isnan(S).any(): raise ValueError("scores contain NaN")
+    ra = _ranks(S, rows, targets, ub) if accuracy else None
+    r, c = seen_rows.nonzero(); S[r, c] = -np.inf
+    return ra, _ranks(S, rows, targets, ub), top_k(S, ub, kmax)
 
 def evaluate_topn(model, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50, 100), accuracy:bool=True,
                   batch_users:int=512, progress:bool=False) -> TopNResult:
@@ -107,20 +146,28 @@ def evaluate_topn(model, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50
     ra, rx = np.empty(len(users), np.int64), np.empty(len(users), np.int64)
     covered = {k: np.zeros(n_items, bool) for k in ks}
     rec_counts = np.zeros(n_items, np.int64)
-    for b in tqdm(range(0, len(uniq), batch_users), desc='scoring users', disable=not progress, leave=False):
-        ub = uniq[b:b + batch_users]
-        lo, hi = bounds[b], bounds[b + len(ub)]
-        S = np.array(model.score(ub), dtype=np.float32)
-        if S.shape != (len(ub), n_items): raise ValueError(f"score() returned shape {S.shape}, expected {(len(ub), n_items)}")
-        rows = np.repeat(np.arange(len(ub)), np.diff(bounds[b:b + len(ub) + 1]))
-        if accuracy: ra[lo:hi] = _ranks(sort_keys(S, ub), rows, items[lo:hi])
-        r, c = seen[ub].nonzero(); S[r, c] = -np.inf
-        K = sort_keys(S, ub)
-        rx[lo:hi] = _ranks(K, rows, items[lo:hi])
-        top = np.argpartition(K, K.shape[1] - kmax, axis=1)[:, K.shape[1] - kmax:]
-        top = np.take_along_axis(top, np.argsort(np.take_along_axis(K, top, 1), axis=1)[:, ::-1], 1)
+    n_threads = threads()
+    def collect(lo, hi, fut):
+        a, x, top = fut.result()
+        if accuracy: ra[lo:hi] = a
+        rx[lo:hi] = x
         for k in ks: covered[k][top[:, :k]] = True
-        rec_counts += np.bincount(top[:, :10].ravel(), minlength=n_items)
+        rec_counts[:] += np.bincount(top[:, :10].ravel(), minlength=n_items)
+    pending = deque()
+    with ThreadPoolExecutor(n_threads) as pool:  # the model scores the next batch while threads rank this one
+        for b in tqdm(range(0, len(uniq), batch_users), desc='scoring users', disable=not progress, leave=False):
+            ub = uniq[b:b + batch_users]
+            S = np.array(model.score(ub), dtype=np.float32)
+            if S.shape != (len(ub), n_items): raise ValueError(f"score() returned shape {S.shape}, expected {(len(ub), n_items)}")
+            seen_b = seen[ub]
+            for p in np.array_split(np.arange(len(ub)), min(n_threads, len(ub))):
+                u0, u1 = b + p[0], b + p[-1] + 1
+                lo, hi = bounds[u0], bounds[u1]
+                rows = np.repeat(np.arange(len(p)), np.diff(bounds[u0:u1 + 1]))
+                pending.append((lo, hi, pool.submit(_rank_part, S[p[0]:p[-1] + 1], ub[p[0]:p[-1] + 1], rows, items[lo:hi],
+                                                    seen_b[p[0]:p[-1] + 1], kmax, accuracy)))
+            while len(pending) > 2 * n_threads: collect(*pending.popleft())
+        while pending: collect(*pending.popleft())
     metrics = accuracy_metrics(ra, ks) if accuracy else {}
     metrics.update(ranking_metrics(rx, users, ks))
     metrics.update({f"coverage@{k}": float(covered[k].mean()) for k in ks})
@@ -144,7 +191,9 @@ class _ItemItem:
     "Shared scoring of the item-item models: a user's rated items times the weights `W` over the modelled items."
     def score(self, users):
         S = np.full((len(users), self.n_items), -np.inf, np.float32)
-        S[:, self.keep] = self.X[users] @ self.W
+        X, parts = self.X[users], np.array_split(np.arange(len(users)), min(threads(), max(1, len(users))))
+        with ThreadPoolExecutor(len(parts)) as pool:  # SciPy's sparse x dense product releases the GIL: one part per core
+            S[:, self.keep] = np.vstack(list(pool.map(lambda p: X[p[0]:p[-1] + 1] @ self.W if len(p) else np.zeros((0, self.W.shape[1]), np.float32), parts)))
         return S
 
 class ItemCooccurrence(_ItemItem):
