@@ -1,6 +1,7 @@
 """Scale benchmark -> bench/results/scale.json: whole training runs at growing sizes, so the growth is visible.
 
-    python bench/scale.py [--sizes 1000000,5000000,20000000] [--epochs 1] [--protocol leave-last-out] [--ml-20m DIR] [--merge EARLIER.json]
+    python bench/scale.py [--sizes 1000000,5000000,20000000] [--epochs 1] [--protocol leave-last-out] [--ml-20m DIR]
+                          [--sample-frac 0.05 [--sample-of 20000000]] [--merge EARLIER.json]
 
 For each size, a synthetic dataset shaped like ML-20M (138,493 users and 26,744 items at 20M ratings; users and items
 scaled with the number of ratings below that, items at least 2,000) is generated and written as Parquet (ratings with
@@ -8,6 +9,8 @@ a rating column, and an item table with titles and genres), then `recsys train -
 user would run it on their own log: load, split, train every model for --epochs epochs, evaluate every user, export,
 write the run. Each run is its own process, so its peak resident memory is its own (the children's ru_maxrss).
 With --ml-20m DIR (a folder holding ml-20m/ or ml-20m.zip), the real ml-20m is run the same way at the end.
+With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a share F of the ratings of a
+--sample-of-sized log (default ML-20M's 20M; every user and item of it can appear), the run's own protocol.
 
 Every run uses --settings (default: the large-log settings: runs of 8 rows of one user per retrieval batch, lazy
 Adam, the sequence model's sampled softmax). Reported per size: wall seconds of the run, the run's own step timings,
@@ -69,6 +72,8 @@ def run(args:list, out_dir:Path) -> dict:
     return out
 
 def plot(rows:list, path:Path):
+    "Seconds and peak memory against ratings, of the whole-log runs (a --sample-frac run is not on the curve)."
+    rows = [r for r in rows if 'sample_frac' not in r]
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     n = [r['dataset']['ratings'] / 1e6 for r in rows]
@@ -86,6 +91,8 @@ def main(argv=None):
     p.add_argument('--epochs', type=int, default=1)
     p.add_argument('--protocol', default='leave-last-out')
     p.add_argument('--ml-20m', metavar='DIR', help='also run the real ml-20m from this folder (ml-20m/ or ml-20m.zip)')
+    p.add_argument('--sample-frac', type=float, metavar='F', help='also run random-80-20 on this share of the ratings of a --sample-of log')
+    p.add_argument('--sample-of', type=int, default=ML20M['ratings'], metavar='N', help='ratings of the log --sample-frac samples (default: ML-20M size)')
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
     p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs, protocol and settings) beside these, ordered by size")
@@ -94,7 +101,7 @@ def main(argv=None):
     common += a.settings.split()
     rows = []
     with tempfile.TemporaryDirectory(prefix='recsys-scale-') as tmp:
-        for size in [int(s) for s in a.sizes.split(',')]:
+        for size in [int(s) for s in a.sizes.split(',') if s]:
             folder = Path(tmp)/f"n{size}"; folder.mkdir()
             print(f"{size:,} ratings: generating...", file=sys.stderr)
             data = write_dataset(size, folder)
@@ -102,6 +109,15 @@ def main(argv=None):
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs')
             rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, **r})
+            print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
+        if a.sample_frac:
+            folder = Path(tmp)/f"sample{a.sample_of}"; folder.mkdir()
+            print(f"{a.sample_of:,} ratings: generating, then random-80-20 on {a.sample_frac:.0%} of them...", file=sys.stderr)
+            data = write_dataset(a.sample_of, folder)
+            r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
+                     '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
+                     '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs')
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
@@ -113,7 +129,7 @@ def main(argv=None):
         same = {k: old.get(k) for k in ('epochs', 'protocol', 'settings')} == {'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings}
         if not same: raise SystemExit(f"{a.merge} was run with other epochs, protocol or settings: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
-        rows = sorted(old['runs'] + rows, key=lambda r: (r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
+        rows = sorted(old['runs'] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
     out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
