@@ -130,7 +130,8 @@ def main(argv=None):
         if not same: raise SystemExit(f"{a.merge} was run with other epochs, protocol or settings: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
         rows = sorted(old['runs'] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
+    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
