@@ -143,6 +143,10 @@ class Ranking:
     def predict(self, users, items, batch:int=65_536) -> np.ndarray:
         "Predicted ratings of user and item indices, clipped to the rating range (the harness's rating interface)."
         return np.clip(self._batched(self._pairs, np.asarray(users), np.asarray(items), batch)[0], *self.rating_range)
+    def set_history(self, df:pd.DataFrame):
+        "Use the ratings of `df` as the users' rated histories and user features (the model's weights stay)."
+        H, R = rated_histories(df, self.enc.n_users, self.enc.n_items, int(self.model.H.shape[1]))
+        self.model.H.assign(H); self.model.R.assign(R); self.model.ufeat.assign(user_features(df, self.enc.n_users))
     def score_candidates(self, users, candidates, by:str='rating', batch:int=1024) -> np.ndarray:
         "Scores of a (users, n) matrix of candidate item indices: predicted `rating` or listwise `relevance`."
         if by not in ('rating', 'relevance'): raise ParameterError(f"by must be 'rating' or 'relevance', got {by!r}")
@@ -226,8 +230,7 @@ def train_ranking(data:ProtocolData, items:pd.DataFrame, cfg:RankingConfig|None=
         model, _ = build_ranker(cfg, data, items, data.train, feats, cands.get('train'))
         model.fit(rating_dataset(data.train, cfg.batch_size, cfg.seed), epochs=fit.best_epoch, verbose=0)
     else:  # the best epoch's weights (restored by the loop), with the histories and features of all training data
-        H, R = rated_histories(data.train, data.n_users, data.n_items, cfg.history_length)
-        model.H.assign(H); model.R.assign(R); model.ufeat.assign(user_features(data.train, data.n_users))
+        wrapped.set_history(data.train)
     fitted = Ranking(model, data.enc, rng, cfg, fit.best_epoch)
     fitted.tuned = wrapped if cfg.refit else None  # the tuning-phase model (fit on fit_part, best epoch)
     return fitted, fit.history

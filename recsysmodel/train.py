@@ -47,6 +47,7 @@ PARAMETERS = {  # name: (default, type, help)
     'retrieval_epochs': (None, int, "maximum epochs of the retrieval model (default: epochs)"),
     'ranking_epochs': (None, int, "maximum epochs of the ranking model (default: epochs)"),
     'sequence_epochs': (None, int, "maximum epochs of the sequence model (default: epochs)"),
+    'refit': (True, bool, "after early stopping, retrain each model on all training data for its best number of epochs; false: serve the tuning-phase model (about half the training time on a large log)"),
     'query': ('gap-mixture', str, "retrieval query: gap-mixture (best on random splits), latest (best on leave-last-out) or history"),
     'index': ('brute_force', str, "served retrieval index: brute_force (exact) or scann (approximate, fast; not with gap-mixture)"),
     'retrieval_batch_size': (1024, int, "retrieval training batch size (in-batch softmax: also the number of negatives)"),
@@ -144,13 +145,13 @@ def retrieval_config(p:dict):
     from recsysmodel.retrieval import RetrievalConfig
     return RetrievalConfig(query=p['query'], dim=p['retrieval_dim'], epochs=p['retrieval_epochs'] or p['epochs'],
                            batch_size=p['retrieval_batch_size'], learning_rate=p['retrieval_learning_rate'], seed=p['seed'],
-                           rows_per_user=p['retrieval_rows_per_user'], optimizer=p['retrieval_optimizer'])
+                           rows_per_user=p['retrieval_rows_per_user'], optimizer=p['retrieval_optimizer'], refit=p['refit'])
 
 def ranking_config(p:dict):
     "The `RankingConfig` of validated run parameters `p`."
     from recsysmodel.ranking import RankingConfig
     return RankingConfig(dim=p['ranking_dim'], epochs=p['ranking_epochs'] or p['epochs'], batch_size=p['ranking_batch_size'],
-                         learning_rate=p['ranking_learning_rate'], n_candidates=p['n_candidates'], seed=p['seed'])
+                         learning_rate=p['ranking_learning_rate'], n_candidates=p['n_candidates'], seed=p['seed'], refit=p['refit'])
 
 def sequence_config(p:dict):
     "The `SequenceConfig` of validated run parameters `p`."
@@ -158,7 +159,7 @@ def sequence_config(p:dict):
     return SequenceConfig(max_len=p['max_len'], dim=p['sequence_dim'], blocks=p['sequence_blocks'], heads=p['sequence_heads'],
                           dropout=p['sequence_dropout'], time_gaps=p['time_gaps'], ratings=p['rating_input'], loss=p['sequence_loss'],
                           epochs=p['sequence_epochs'] or p['epochs'], batch_size=p['sequence_batch_size'],
-                          learning_rate=p['sequence_learning_rate'], seed=p['seed'])
+                          learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'])
 
 # %% ../nbs/02c_train.ipynb #89277dfd
 def load_params(path) -> dict:
@@ -457,19 +458,26 @@ def choose_served(run:Run) -> Run:
     from recsysmodel.evaluation import evaluate_topn
     from recsysmodel.data import interactions
     p, d = run.params, run.data
-    candidates = {}
-    tuned = {m: getattr(getattr(run, m), 'tuned', None) for m in ('retrieval', 'ranking', 'sequence')}
-    if run.two_stage is not None and tuned['retrieval'] is not None and tuned['ranking'] is not None:
-        from recsysmodel.ranking import TwoStage
-        candidates['two_stage'] = TwoStage(tuned['retrieval'], tuned['ranking'], p['n_candidates'], 'blend', p['blend_weight'])
-    for m in ('retrieval', 'sequence'):
-        if tuned[m] is not None: candidates[m] = tuned[m]
-    validation = {}
-    if PROTOCOLS[p['protocol']]['topn']:
-        seen = interactions(d.fit_part, d.n_users, d.n_items)
-        for name, model in candidates.items():
-            v = evaluate_topn(model, d.valid, seen, ks=(10,), accuracy=False).metrics
-            validation[name] = {'hr@10': v['hr@10'], 'ndcg@10': v['ndcg@10']}
+    # without refit the trained models are the tuning-phase ones, holding all training data as their users' histories:
+    # for validation they get the tuning part's histories back (the validation items are not in them), then train's again
+    swapped = [] if p['refit'] else [m for m in (run.retrieval, run.ranking) if m is not None]
+    for m in swapped: m.set_history(d.fit_part)
+    try:
+        candidates = {}
+        tuned = {m: getattr(run, m) if getattr(run, m) in swapped else getattr(getattr(run, m), 'tuned', None) for m in ('retrieval', 'ranking', 'sequence')}
+        if run.two_stage is not None and tuned['retrieval'] is not None and tuned['ranking'] is not None:
+            from recsysmodel.ranking import TwoStage
+            candidates['two_stage'] = TwoStage(tuned['retrieval'], tuned['ranking'], p['n_candidates'], 'blend', p['blend_weight'])
+        for m in ('retrieval', 'sequence'):
+            if tuned[m] is not None: candidates[m] = tuned[m]
+        validation = {}
+        if PROTOCOLS[p['protocol']]['topn']:
+            seen = interactions(d.fit_part, d.n_users, d.n_items)
+            for name, model in candidates.items():
+                v = evaluate_topn(model, d.valid, seen, ks=(10,), accuracy=False).metrics
+                validation[name] = {'hr@10': v['hr@10'], 'ndcg@10': v['ndcg@10']}
+    finally:
+        for m in swapped: m.set_history(d.train)
     if validation: chosen = pick_served(validation)
     else: chosen = next((m for m in SERVABLE if getattr(run, m, None) is not None), None) or pick_served({})
     run.selection = {'model': chosen, 'chosen_on': 'validation' if validation else 'default', 'validation': validation}
