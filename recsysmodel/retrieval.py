@@ -175,11 +175,18 @@ class TwoTower(tfrs.Model):
         "Log of the mean, over each user's gaps, of the softmax over `item_vecs` of the gap's query: (users, items)."
         ctx, row = self.gap_contexts(users)
         q = self.query_vectors(tf.gather(users, row), context=ctx)
-        logp = tf.nn.log_softmax(tf.matmul(q, item_vecs, transpose_b=True) / self.temperature)
-        n = tf.shape(users)[0]
+        n, c = tf.shape(users)[0], 1.0 / self.temperature
+        count = tf.math.unsorted_segment_sum(tf.ones_like(row, tf.float32), row, n)
+        if 2 * c + np.log(max(int(item_vecs.shape[0]), 1)) < 80:
+            # unit vectors: a logit is at most 1/T, so exp(logit - 1/T) lies in [exp(-2/T), 1] and a probability stays
+            # far above float32's smallest; the shift comes out of the matmul as one more column. One exp per score,
+            # and each user's gaps are summed in place (gap_contexts lists them user by user)
+            e = tf.exp(tf.matmul(tf.concat([q * c, tf.fill([tf.shape(q)[0], 1], -c)], 1),
+                                 tf.concat([item_vecs, tf.ones([tf.shape(item_vecs)[0], 1])], 1), transpose_b=True))
+            return tf.math.log(tf.math.segment_sum(e / (tf.reduce_sum(e, 1) * tf.gather(count, row))[:, None], row))
+        logp = tf.nn.log_softmax(tf.matmul(q, item_vecs, transpose_b=True) * c)  # a low temperature: log space throughout
         top = tf.math.unsorted_segment_max(logp, row, n)
         total = tf.math.unsorted_segment_sum(tf.exp(logp - tf.gather(top, row)), row, n)
-        count = tf.math.unsorted_segment_sum(tf.ones_like(row, tf.float32), row, n)
         return tf.math.log(total) + top - tf.math.log(count)[:, None]
 
     def compute_loss(self, features, training=False):

@@ -141,13 +141,18 @@ class SASRec(tfrs.Model):
         h = self.hidden(f['items'], f.get('gaps'), f.get('ratings'), training)
         valid = tf.not_equal(f['targets'], self.n_items)
         h, y = tf.boolean_mask(h, valid), tf.boolean_mask(f['targets'], valid)
-        V = self.catalogue()
         if self.loss_kind == 'full':
-            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, tf.matmul(h, V, transpose_b=True)))
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, tf.matmul(h, self.catalogue(), transpose_b=True)))
         labels = tf.cast(y, tf.int64)[:, None]
-        sampled = tf.random.fixed_unigram_candidate_sampler(labels, 1, self.n_negatives, True, self.n_items, unigrams=self._unigrams.tolist())
-        return tf.reduce_mean(tf.nn.sampled_softmax_loss(V, tf.zeros(self.n_items), labels, h, self.n_negatives, self.n_items,
-                                                         sampled_values=sampled, remove_accidental_hits=True))
+        neg, p_true, p_neg = tf.random.fixed_unigram_candidate_sampler(labels, 1, self.n_negatives, True, self.n_items, unigrams=self._unigrams.tolist())
+        # only the vectors of this step's targets and negatives are computed (not the whole catalogue): the same loss,
+        # with each id renumbered as its place among the step's distinct ids (which keeps accidental hits matching)
+        ids, at = tf.unique(tf.concat([labels[:, 0], neg], 0))
+        n = tf.size(y)
+        return tf.reduce_mean(tf.nn.sampled_softmax_loss(self.item_vectors(tf.cast(ids, tf.int32)), tf.zeros(tf.size(ids)),
+                                                         tf.cast(at[:n], tf.int64)[:, None], h, self.n_negatives, self.n_items,
+                                                         sampled_values=(tf.cast(at[n:], tf.int64), p_true, p_neg),
+                                                         remove_accidental_hits=True))
 
 # %% ../nbs/02a_sequence.ipynb #63d4a933
 class Sequence:
