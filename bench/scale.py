@@ -100,6 +100,7 @@ def main(argv=None):
     common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
     common += a.settings.split()
     rows = []
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
     with tempfile.TemporaryDirectory(prefix='recsys-scale-') as tmp:
         for size in [int(s) for s in a.sizes.split(',') if s]:
             folder = Path(tmp)/f"n{size}"; folder.mkdir()
@@ -108,7 +109,7 @@ def main(argv=None):
             print(f"{size:,} ratings: training run...", file=sys.stderr)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs')
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
         if a.sample_frac:
             folder = Path(tmp)/f"sample{a.sample_of}"; folder.mkdir()
@@ -117,20 +118,19 @@ def main(argv=None):
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
                      '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs')
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m')
-            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, **r})
+            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
         same = {k: old.get(k) for k in ('epochs', 'protocol', 'settings')} == {'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings}
         if not same: raise SystemExit(f"{a.merge} was run with other epochs, protocol or settings: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
-        rows = sorted(old['runs'] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
-    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
+        rows = sorted([{'commit': old.get('commit'), **r} for r in old['runs']] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
     out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
