@@ -28,7 +28,7 @@ from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
-LARGE = '--retrieval-rows-per-user 8 --retrieval-optimizer lazy-adam --sequence-loss sampled --no-refit'
+LARGE = '--retrieval-rows-per-user 8 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled --no-refit'
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
 
 def shape(n_ratings:int) -> dict:

@@ -18,7 +18,7 @@ from .core import DataError, ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import rating_metrics
 from .fit import fit_early_stopping
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval
+from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS
 
 # %% ../nbs/02_ranking.ipynb #36d7277d
 def rated_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> tuple:
@@ -177,6 +177,7 @@ class RankingConfig:
     n_negatives:int = 20
     epochs:int = 40
     batch_size:int = 256
+    optimizer:str = 'adam'  # or 'lazy-adam': only the embedding rows a batch used move (large logs: every user has a row)
     learning_rate:float = 1e-3
     patience:int = 2
     refit:bool = True
@@ -196,12 +197,13 @@ def retrieved_candidates(retrieval:Retrieval, seen, n:int=100, batch:int=512) ->
 def build_ranker(cfg:RankingConfig, data:ProtocolData, items:pd.DataFrame, df:pd.DataFrame, feats:ItemFeatures|None=None,
                  candidates:np.ndarray|None=None) -> tuple:
     "An untrained, compiled `Ranker` for `cfg` with the histories and user features of `df`, and the item features."
+    if cfg.optimizer not in OPTIMIZERS: raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {cfg.optimizer!r}")
     tf.keras.utils.set_random_seed(cfg.seed)
     feats = feats or item_features(items, data.enc)
     m = Ranker(data.n_users, data.n_items, feats, rated_histories(df, data.n_users, data.n_items, cfg.history_length),
                user_features(df, data.n_users), float(df.rating.mean()), cfg.dim, cfg.deep, tuple(cfg.layers), cfg.use_history,
                cfg.l2, candidates, cfg.n_negatives, cfg.listwise_weight, cfg.seed)
-    m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
+    m.compile(optimizer=OPTIMIZERS[cfg.optimizer](cfg.learning_rate))
     return m, feats
 
 def rating_dataset(df:pd.DataFrame, batch_size:int, seed:int) -> tf.data.Dataset:

@@ -54,6 +54,7 @@ PARAMETERS = {  # name: (default, type, help)
     'retrieval_rows_per_user': (1, int, "retrieval batches as runs of this many rows of one user (faster on large logs: 8; 1: rows shuffled one by one)"),
     'retrieval_optimizer': ('adam', str, "retrieval optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with large catalogues)"),
     'ranking_batch_size': (256, int, "ranking training batch size"),
+    'ranking_optimizer': ('adam', str, "ranking optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with many users)"),
     'retrieval_dim': (128, int, "retrieval embedding size"),
     'ranking_dim': (32, int, "ranking embedding size"),
     'retrieval_learning_rate': (0.003, float, "retrieval Adam learning rate"),
@@ -90,6 +91,7 @@ def params_table() -> str:
 
 # %% ../nbs/02c_train.ipynb #6345f8c3
 _CHOICES = {'dataset': (*DATASETS, 'synthetic'), 'protocol': tuple(SPLITS), 'query': QUERIES, 'index': INDEXES, 'retrieval_optimizer': OPTIMIZER_NAMES,
+            'ranking_optimizer': OPTIMIZER_NAMES,
             'sequence_loss': ('auto', 'full', 'sampled'), 'duplicates': DUPLICATES}
 _POSITIVE = ('epochs', 'retrieval_epochs', 'ranking_epochs', 'sequence_epochs', 'retrieval_batch_size', 'retrieval_rows_per_user', 'ranking_batch_size',
              'sequence_batch_size', 'retrieval_dim', 'ranking_dim', 'sequence_dim', 'sequence_blocks', 'sequence_heads',
@@ -151,7 +153,8 @@ def ranking_config(p:dict):
     "The `RankingConfig` of validated run parameters `p`."
     from recsysmodel.ranking import RankingConfig
     return RankingConfig(dim=p['ranking_dim'], epochs=p['ranking_epochs'] or p['epochs'], batch_size=p['ranking_batch_size'],
-                         learning_rate=p['ranking_learning_rate'], n_candidates=p['n_candidates'], seed=p['seed'], refit=p['refit'])
+                         learning_rate=p['ranking_learning_rate'], n_candidates=p['n_candidates'], seed=p['seed'], refit=p['refit'],
+                         optimizer=p['ranking_optimizer'])
 
 def sequence_config(p:dict):
     "The `SequenceConfig` of validated run parameters `p`."
