@@ -13,10 +13,10 @@ With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a
 --sample-of-sized log (default ML-20M's 20M; every user and item of it can appear), the run's own protocol.
 
 Every run uses --settings (default: the large-log settings: runs of 8 rows of one user per retrieval batch, lazy
-Adam, the sequence model's sampled softmax, no refit: the tuning-phase models serve). Reported per size: wall seconds of the run, the run's own step timings,
+Adam for retrieval and ranking, the sequence model's sampled softmax, no refit: the tuning-phase models serve). Reported per size: wall seconds of the run, the run's own step timings,
 retrieval training ratings/s and sequence training events/s (the tuning phase's training rows x epochs / the
-epochs' training seconds, validation excluded), evaluation seconds, peak RSS, and the metrics
-table; and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval
+epochs' training seconds, validation excluded), evaluation seconds, peak RSS, the metrics table and
+the served model with the validation figures it was chosen on; and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval
 >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB, the whole run <= 2 h.
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time
@@ -62,7 +62,8 @@ def run(args:list, out_dir:Path) -> dict:
     tm, split = m['timings'], m['split']
     epochs = {k: len(v) for k, v in m['history'].items()}
     out = {'wall_s': round(wall, 1), 'timings': tm, 'peak_rss_gb': round(peak / 2**20, 2),
-           'epochs_run': epochs, 'split': split, 'metrics': m['metrics'], 'run_id': m['run_id']}
+           'epochs_run': epochs, 'split': split, 'metrics': m['metrics'], 'run_id': m['run_id'],
+           'served': {k: m['served'].get(k) for k in ('model', 'chosen_on', 'validation')}}
     fit_rows = split['train'] - split['valid']  # what the tuning phase trains on; its epochs' seconds exclude validation
     for model, unit in (('retrieval', 'ratings'), ('sequence', 'events')):
         if model in m['history']:
