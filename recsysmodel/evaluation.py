@@ -216,7 +216,8 @@ def _symmetric_from_lower(A:np.ndarray, block:int=1024) -> np.ndarray:
     for s in range(0, n, block):
         e = min(n, s + block)
         A[s:e, e:] = A[e:, s:e].T
-        d = A[s:e, s:e]; d[np.triu_indices(e - s, 1)] = d.T[np.triu_indices(e - s, 1)]
+        d, up = A[s:e, s:e], np.triu_indices(e - s, 1)
+        d[up] = d.T[up]
     return A
 
 class EASE(_ItemItem):
