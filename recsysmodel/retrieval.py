@@ -10,7 +10,7 @@ __all__ = ['N_YEAR_BUCKETS', 'QUERY_MODES', 'OPTIMIZERS', 'INDEX_KINDS', 'ItemFe
 
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
-import time, warnings
+import time, uuid, warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -371,6 +371,19 @@ class _QueryTower(tf.keras.Model):
 
 INDEX_KINDS = ('scann', 'brute_force')
 
+class _ScaNN(tfrs.layers.factorized_top_k.ScaNN):
+    "TFRS's ScaNN layer with k-means++ seeding of the leaves: TFRS's random seeding makes a different index at every build."
+    def __init__(self, query_model, k:int, num_leaves:int, num_leaves_to_search:int, num_reordering_candidates:int):
+        super().__init__(query_model, k=k, num_leaves=num_leaves, num_leaves_to_search=num_leaves_to_search,
+                         num_reordering_candidates=num_reordering_candidates)
+        from scann.scann_ops.py import scann_ops
+        def build_searcher(candidates):  # TFRS's builder, but for random_init
+            b = scann_ops.builder(db=candidates, num_neighbors=k, distance_measure='dot_product')
+            b = b.tree(num_leaves=num_leaves, num_leaves_to_search=num_leaves_to_search, random_init=False)
+            b = b.score_ah(dimensions_per_block=2).reorder(num_reordering_candidates)
+            return b.build(shared_name=f"{self.name}/{uuid.uuid4()}")
+        self._build_searcher = build_searcher
+
 def build_index(ret:Retrieval, kind:str='scann', k:int=100, depth:int|None=None, num_leaves:int|None=None,
                 num_leaves_to_search:int|None=None, num_reordering_candidates:int|None=None):
     "A TFRS top-K layer over `ret`'s item vectors (`kind` 'scann' or 'brute_force') that returns `depth` (default k + max-seen) candidates."
@@ -385,9 +398,8 @@ def build_index(ret:Retrieval, kind:str='scann', k:int=100, depth:int|None=None,
     elif kind == 'scann':
         import scann  # registers the ScaNN ops
         leaves = num_leaves or max(2, int(np.sqrt(n)))
-        index = tfrs.layers.factorized_top_k.ScaNN(q, k=depth, num_leaves=leaves,
-                                                   num_leaves_to_search=num_leaves_to_search or max(1, leaves // 3),
-                                                   num_reordering_candidates=num_reordering_candidates or max(depth, 1000))
+        index = _ScaNN(q, k=depth, num_leaves=leaves, num_leaves_to_search=num_leaves_to_search or max(1, leaves // 3),
+                       num_reordering_candidates=num_reordering_candidates or max(depth, 1000))
     with quiet_native():  # ScaNN's C++ index builder logs to stderr
         index.index(tf.constant(ret.item_vecs), tf.range(n, dtype=tf.int32))
     index.k_total = depth
