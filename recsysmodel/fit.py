@@ -12,7 +12,7 @@ from .core import ParameterError
 
 # %% auto #0
 __all__ = ['tf_config', 'cluster_size', 'is_chief', 'worker_strategy', 'strategy_scope', 'build_for_workers', 'FitResult',
-           'fit_early_stopping', 'plot_history']
+           'fit_early_stopping', 'plot_history', 'index_batches', 'shuffled_batches']
 
 # %% ../nbs/00b_fit.ipynb #0b5e0002
 def tf_config() -> dict:
@@ -113,3 +113,22 @@ def plot_history(history:list, title:str='training', loss_label:str='loss'):
     b.set(title='validation', xlabel='epoch'); b.legend(); a.grid(alpha=.3); b.grid(alpha=.3)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/00b_fit.ipynb #53c53efa
+def index_batches(cols:dict, # equal-length numpy arrays, one per feature
+                  batch_size:int,
+                  order, # () -> the rows' order for a pass (int64 indices), called at every pass
+                 ):
+    "A `tf.data.Dataset` of dicts of `batch_size` rows of `cols` in the order `order()` draws at each pass, gathered per batch."
+    import tensorflow as tf
+    tensors, bs = {k: tf.constant(v) for k, v in cols.items()}, int(batch_size)
+    def batches():
+        o = order()
+        for s in range(0, len(o), bs): yield o[s:s + bs]
+    return (tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
+            .map(lambda idx: {k: tf.gather(v, idx) for k, v in tensors.items()}).prefetch(tf.data.AUTOTUNE))
+
+def shuffled_batches(cols:dict, batch_size:int, seed:int):
+    "`index_batches` of `cols` in a new random order at every pass (numpy's generator seeded with `seed`)."
+    n, rng = len(next(iter(cols.values()))), np.random.default_rng(seed)
+    return index_batches(cols, batch_size, lambda: rng.permutation(n))

@@ -17,7 +17,7 @@ import tensorflow_recommenders as tfrs
 from .core import DataError, ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import rating_metrics
-from .fit import fit_early_stopping
+from .fit import fit_early_stopping, shuffled_batches
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS
 
 # %% ../nbs/02_ranking.ipynb #36d7277d
@@ -207,9 +207,9 @@ def build_ranker(cfg:RankingConfig, data:ProtocolData, items:pd.DataFrame, df:pd
     return m, feats
 
 def rating_dataset(df:pd.DataFrame, batch_size:int, seed:int) -> tf.data.Dataset:
-    "The cached, shuffled, batched (user, item, rating) training examples of `df`."
+    "The batched (user, item, rating) training examples of `df` in a new random order every pass, gathered per batch from its columns."
     cols = {'user': df.user_idx.to_numpy(np.int32), 'item': df.item_idx.to_numpy(np.int32), 'rating': df.rating.to_numpy(np.float32)}
-    return tf.data.Dataset.from_tensor_slices(cols).cache().shuffle(len(df), seed=seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return shuffled_batches(cols, batch_size, seed)  # no per-row buffer: 12 bytes a rating
 
 def train_ranking(data:ProtocolData, items:pd.DataFrame, cfg:RankingConfig|None=None, retrieval:Retrieval|None=None,
                   progress:bool=True, **changes) -> tuple:

@@ -20,7 +20,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError, quiet_native
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn
-from .fit import build_for_workers, fit_early_stopping, strategy_scope, worker_strategy
+from .fit import build_for_workers, fit_early_stopping, index_batches, strategy_scope, worker_strategy
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.retrieval needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -298,13 +298,8 @@ def training_dataset(cfg:RetrievalConfig, df:pd.DataFrame, n_items:int) -> tf.da
         ds = tf.data.Dataset.from_tensor_slices(cols)
         return ds.cache().shuffle(len(df), seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size).prefetch(tf.data.AUTOTUNE)
     # runs of one user's rows: the order is drawn per epoch in numpy (no per-example Python), rows gathered per batch
-    rng, users, bs = np.random.default_rng(cfg.seed), cols['user'], int(cfg.batch_size)
-    def batches():
-        order = grouped_order(users, int(cfg.rows_per_user), rng)
-        for s in range(0, len(order), bs): yield order[s:s + bs]
-    tensors = {k: tf.constant(v) for k, v in cols.items()}
-    return (tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
-            .map(lambda idx: {k: tf.gather(v, idx) for k, v in tensors.items()}).prefetch(tf.data.AUTOTUNE))
+    rng, users = np.random.default_rng(cfg.seed), cols['user']
+    return index_batches(cols, cfg.batch_size, lambda: grouped_order(users, int(cfg.rows_per_user), rng))
 
 class LazyAdam(tf.keras.optimizers.Adam):
     "Adam that updates only the rows of an embedding table a batch touched (their moments too); dense gradients as Adam."
