@@ -4,8 +4,9 @@
 
 A synthetic dataset with ML-20M's users and items (138,493 x 26,744; fewer ratings than ML-20M, since only the shape
 of the model's tables matters here) is split leave-last-out; the default ranking model (DCN-v2 head, rating histories)
-trains `--steps` steps of the shuffled training data with `model.fit`, as a run does (after a warm-up of 50 steps that
-also fills the shuffle buffer), once with Adam and once with `optimizer='lazy-adam'`. Milliseconds per step include the
+trains `--steps` steps of the shuffled training data with `model.fit`, as a run does (after a warm-up of 50 steps), once
+with Adam and once with `optimizer='lazy-adam'`. results/ranking_step.json was measured when `rating_dataset` was a
+`cache().shuffle(n)` pipeline (before commit b5f05df), whose buffer the warm-up filled. Milliseconds per step include the
 input pipeline; ratings/s = batch size / step. Also the compiled train step alone on one fixed batch (median of 3
 rounds of 30), which excludes the input pipeline.
 """
