@@ -13,7 +13,7 @@ from typing import Callable, Protocol
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from .core import atomic_write
+from .core import ParameterError, atomic_write
 from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, prepare, protocol_name, split_ratings
 
 # %% auto #0
@@ -345,11 +345,15 @@ def evaluate(ds:MovieLens, protocol:str='random-80-20', # the dataset and one of
              ks=(1, 5, 10, 50, 100), # cut-offs for the top-N metrics
              sample_frac:float=1.0, # random-80-20 protocol: share of the ratings used
              seed:int=42, # seed of the random splits
-             progress:bool=True) -> Report:
+             progress:bool=True, # progress bars
+             data:ProtocolData|None=None, # `ds` already prepared by `protocol` (a run's split): used as it is, `sample_frac` and `seed` unused
+            ) -> Report:
     "Run `protocol` on `ds` for each model (tuned on validation, refitted on train) and return the metrics table."
     from tqdm.auto import tqdm
     protocol = protocol_name(protocol)
-    data = prepare(ds, protocol, sample_frac, seed)
+    if data is not None and data.protocol != protocol:
+        raise ParameterError(f"evaluate: data was prepared by protocol {data.protocol!r}, not {protocol!r}")
+    data = data if data is not None else prepare(ds, protocol, sample_frac, seed)
     what = PROTOCOLS[protocol]
     models = models if models is not None else {n: s for n, s in BASELINES.items() if what[s.kind]}
     nu, ni = data.n_users, data.n_items

@@ -518,7 +518,7 @@ def evaluate_models(run:Run) -> Run:
     what = PROTOCOLS[p['protocol']]
     implicit = getattr(run.ds, 'implicit', False)  # all ratings 1: a rating baseline would be trivially perfect
     chosen = {n: s for n, s in BASELINES.items() if what[s.kind] and not (implicit and s.kind == 'rating')}
-    base = evaluate(run.ds, p['protocol'], chosen, sample_frac=p['sample_frac'], seed=p['seed'], progress=p['progress']) if p['baselines'] else None
+    base = evaluate(run.ds, p['protocol'], chosen, progress=p['progress'], data=d) if p['baselines'] else None  # the run's split, not a second copy
     run._timed('evaluate_baselines', t0); t0 = time.perf_counter()
     metrics, recs = dict(base.metrics) if base else {}, dict(base.rec_counts) if base else {}
     if run.selection is None: run.choose_served()
