@@ -20,8 +20,8 @@ from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, 
 __all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'tie_hash', 'sort_keys', 'target_ranks', 'ranking_metrics',
            'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn', 'MostPopular',
            'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias', 'Markov', 'ModelSpec', 'Report', 'score_model',
-           'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias',
-           'save_report']
+           'tuning_rows', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k', 'popularity_curve',
+           'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -334,11 +334,19 @@ def score_model(model, data:ProtocolData, kind:str='topn', ks=(1, 5, 10, 50, 100
         return TopNResult(rating_metrics(t.rating, model.predict(t.user_idx.to_numpy(), t.item_idx.to_numpy())), None)
     return evaluate_topn(model, t, data.seen, ks, accuracy=PROTOCOLS[data.protocol]['accuracy'], progress=progress)
 
-def _validation_score(model, spec, data):
-    v = data.valid
+def _validation_score(model, spec, data, tuning):
+    "The figure a grid is chosen on: -RMSE on the validation ratings, or HR@10 on `tuning()`'s (validation rows, tuning part's interactions)."
     if spec.kind == 'rating':
+        v = data.valid
         return -rating_metrics(v.rating, model.predict(v.user_idx.to_numpy(), v.item_idx.to_numpy()))['rmse']
-    return evaluate_topn(model, v, interactions(data.fit_part, data.n_users, data.n_items), ks=(10,), accuracy=False).metrics['hr@10']
+    v, seen = tuning()
+    return evaluate_topn(model, v, seen, ks=(10,), accuracy=False).metrics['hr@10']
+
+def tuning_rows(valid:pd.DataFrame, tune_users:int|None, seed:int) -> pd.DataFrame:
+    "The validation rows of at most `tune_users` users drawn at random (`seed`); all of them when there are no more (or None)."
+    users = np.unique(valid.user_idx.to_numpy())
+    if tune_users is None or len(users) <= tune_users: return valid
+    return valid[valid.user_idx.isin(np.random.default_rng(seed).choice(users, int(tune_users), replace=False))]
 
 def evaluate(ds:MovieLens, protocol:str='random-80-20', # the dataset and one of `PROTOCOLS`
              models:dict|None=None, # {name: ModelSpec}; default: the baselines that fit the protocol
@@ -347,23 +355,29 @@ def evaluate(ds:MovieLens, protocol:str='random-80-20', # the dataset and one of
              seed:int=42, # seed of the random splits
              progress:bool=True, # progress bars
              data:ProtocolData|None=None, # `ds` already prepared by `protocol` (a run's split): used as it is, `sample_frac` and `seed` unused
+             tune_users:int|None=20_000, # top-N grids are chosen on the validation answers of at most this many users (drawn with `seed`; None: all)
             ) -> Report:
     "Run `protocol` on `ds` for each model (tuned on validation, refitted on train) and return the metrics table."
     from tqdm.auto import tqdm
     protocol = protocol_name(protocol)
     if data is not None and data.protocol != protocol:
         raise ParameterError(f"evaluate: data was prepared by protocol {data.protocol!r}, not {protocol!r}")
+    if tune_users is not None and int(tune_users) < 1: raise ParameterError(f"tune_users must be at least 1 (or None: all), got {tune_users}")
     data = data if data is not None else prepare(ds, protocol, sample_frac, seed)
     what = PROTOCOLS[protocol]
     models = models if models is not None else {n: s for n, s in BASELINES.items() if what[s.kind]}
     nu, ni = data.n_users, data.n_items
     metrics, params, timings, recs = {}, {}, {}, {}
+    tune = []  # made once, when a top-N grid first needs it: the same users for every grid point and model
+    def tuning():
+        if not tune: tune.extend([tuning_rows(data.valid, tune_users, seed), interactions(data.fit_part, nu, ni)])
+        return tune
     for name, spec in tqdm(models.items(), desc=f"{protocol}: models", disable=not progress):
         if not what[spec.kind]: continue
         t0 = time.perf_counter()
         best = spec.grid[0]
         if len(spec.grid) > 1:
-            scores = [_validation_score(spec.factory(**p).fit(data.fit_part, nu, ni), spec, data) for p in spec.grid]
+            scores = [_validation_score(spec.factory(**p).fit(data.fit_part, nu, ni), spec, data, tuning) for p in spec.grid]
             best = spec.grid[int(np.argmax(scores))]
         res = score_model(spec.factory(**best).fit(data.train, nu, ni), data, spec.kind, ks, progress)
         metrics[name] = res.metrics

@@ -460,7 +460,7 @@ def choose_served(run:Run) -> Run:
     "Score each trained candidate on the validation split (tuning-phase models) and choose the one to serve."
     from recsysmodel.evaluation import evaluate_topn
     from recsysmodel.data import interactions
-    p, d = run.params, run.data
+    t0, p, d = time.perf_counter(), run.params, run.data
     # without refit the trained models are the tuning-phase ones, holding all training data as their users' histories:
     # for validation they get the tuning part's histories back (the validation items are not in them), then train's again
     swapped = [] if p['refit'] else [m for m in (run.retrieval, run.ranking) if m is not None]
@@ -484,6 +484,7 @@ def choose_served(run:Run) -> Run:
     if validation: chosen = pick_served(validation)
     else: chosen = next((m for m in SERVABLE if getattr(run, m, None) is not None), None) or pick_served({})
     run.selection = {'model': chosen, 'chosen_on': 'validation' if validation else 'default', 'validation': validation}
+    run._timed('choose_served', t0)  # its own step: at 20M ratings it scores every user with each candidate
     return run
 
 Run.choose_served = choose_served
