@@ -334,12 +334,12 @@ def score_model(model, data:ProtocolData, kind:str='topn', ks=(1, 5, 10, 50, 100
         return TopNResult(rating_metrics(t.rating, model.predict(t.user_idx.to_numpy(), t.item_idx.to_numpy())), None)
     return evaluate_topn(model, t, data.seen, ks, accuracy=PROTOCOLS[data.protocol]['accuracy'], progress=progress)
 
-def _validation_score(model, spec, data, tuning):
-    "The figure a grid is chosen on: -RMSE on the validation ratings, or HR@10 on `tuning()`'s (validation rows, tuning part's interactions)."
+def _validation_score(model, spec, data, tune):
+    "The figure a grid is chosen on: -RMSE on the validation ratings, or HR@10 on `tune` (validation rows, the tuning part's interactions)."
     if spec.kind == 'rating':
         v = data.valid
         return -rating_metrics(v.rating, model.predict(v.user_idx.to_numpy(), v.item_idx.to_numpy()))['rmse']
-    v, seen = tuning()
+    v, seen = tune
     return evaluate_topn(model, v, seen, ks=(10,), accuracy=False).metrics['hr@10']
 
 def tuning_rows(valid:pd.DataFrame, tune_users:int|None, seed:int) -> pd.DataFrame:
@@ -368,16 +368,15 @@ def evaluate(ds:MovieLens, protocol:str='random-80-20', # the dataset and one of
     models = models if models is not None else {n: s for n, s in BASELINES.items() if what[s.kind]}
     nu, ni = data.n_users, data.n_items
     metrics, params, timings, recs = {}, {}, {}, {}
-    tune = []  # made once, when a top-N grid first needs it: the same users for every grid point and model
-    def tuning():
-        if not tune: tune.extend([tuning_rows(data.valid, tune_users, seed), interactions(data.fit_part, nu, ni)])
-        return tune
+    # made once if a top-N grid needs them: the same users for every grid point and model
+    tune = ((tuning_rows(data.valid, tune_users, seed), interactions(data.fit_part, nu, ni))
+            if any(what[s.kind] and s.kind == 'topn' and len(s.grid) > 1 for s in models.values()) else None)
     for name, spec in tqdm(models.items(), desc=f"{protocol}: models", disable=not progress):
         if not what[spec.kind]: continue
         t0 = time.perf_counter()
         best = spec.grid[0]
         if len(spec.grid) > 1:
-            scores = [_validation_score(spec.factory(**p).fit(data.fit_part, nu, ni), spec, data, tuning) for p in spec.grid]
+            scores = [_validation_score(spec.factory(**p).fit(data.fit_part, nu, ni), spec, data, tune) for p in spec.grid]
             best = spec.grid[int(np.argmax(scores))]
         res = score_model(spec.factory(**best).fit(data.train, nu, ni), data, spec.kind, ks, progress)
         metrics[name] = res.metrics
