@@ -46,13 +46,13 @@ def write_dataset(n_ratings:int, folder:Path) -> dict:
     return {'users': int(ds.ratings.user_id.nunique()), 'items': len(ds.items), 'ratings': len(ds.ratings),
             'generate_and_write_s': round(time.perf_counter() - t, 1)}
 
-def run(args:list, out_dir:Path) -> dict:
-    "One `recsys train` process: its wall time, its own peak RSS (wait4) and the run's manifest."
+def run(args:list, out_dir:Path, progress:bool=False) -> dict:
+    "One `recsys train` process: its wall time, its own peak RSS (wait4) and the run's manifest; with `progress` its bars go to its train.log."
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir/'train.log'
     t = time.perf_counter()
     with open(log, 'w') as f:
-        proc = subprocess.Popen([str(Path(sys.executable).parent/'recsys'), 'train', *args, '--out-dir', str(out_dir), '--no-track', '--quiet'],
+        proc = subprocess.Popen([str(Path(sys.executable).parent/'recsys'), 'train', *args, '--out-dir', str(out_dir), '--no-track', *([] if progress else ['--quiet'])],
                                 stdout=f, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
@@ -73,8 +73,8 @@ def run(args:list, out_dir:Path) -> dict:
     return out
 
 def plot(rows:list, path:Path):
-    "Seconds and peak memory against ratings, of the whole-log runs (a --sample-frac run is not on the curve)."
-    rows = [r for r in rows if 'sample_frac' not in r]
+    "Seconds and peak memory against ratings, of the whole-log runs (a --sample-frac run is not on the curve; of runs of one size, the last)."
+    rows = list({r['dataset']['ratings']: r for r in rows if 'sample_frac' not in r}.values())
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     n = [r['dataset']['ratings'] / 1e6 for r in rows]
@@ -95,6 +95,7 @@ def main(argv=None):
     p.add_argument('--sample-frac', type=float, metavar='F', help='also run random-80-20 on this share of the ratings of a --sample-of log')
     p.add_argument('--sample-of', type=int, default=ML20M['ratings'], metavar='N', help='ratings of the log --sample-frac samples (default: ML-20M size)')
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
+    p.add_argument('--progress', action='store_true', help="keep each run's progress bars in its train.log (printed with the run folder) to follow a long run")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
     p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs, protocol and settings) beside these, ordered by size")
     a = p.parse_args(argv)
@@ -107,9 +108,9 @@ def main(argv=None):
             folder = Path(tmp)/f"n{size}"; folder.mkdir()
             print(f"{size:,} ratings: generating...", file=sys.stderr)
             data = write_dataset(size, folder)
-            print(f"{size:,} ratings: training run...", file=sys.stderr)
+            print(f"{size:,} ratings: training run... (log: {folder/'runs'/'train.log'})", file=sys.stderr)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
-                     '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs')
+                     '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs', a.progress)
             rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
         if a.sample_frac:
@@ -118,12 +119,12 @@ def main(argv=None):
             data = write_dataset(a.sample_of, folder)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
-                     '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs')
+                     '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs', a.progress)
             rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
-            r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m')
+            r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
