@@ -222,7 +222,19 @@ class Metrics:
             try: return generate_latest(self.registry)
             except (RuntimeError, ValueError, struct.error):
                 if not self.multiprocess or attempt == tries - 1: raise
+                _drop_empty_metric_files(os.environ['PROMETHEUS_MULTIPROC_DIR'])
                 time.sleep(0.02)
+
+def _drop_empty_metric_files(folder, age:float=1.0) -> list:
+    "Remove the empty metric files of `folder` older than `age` seconds; returns their names."
+    # a worker sizes its file right after creating it: one left empty is a worker's killed in between (SIGKILL, OOM),
+    # holds no values, and makes every later scrape fail (prometheus_client cannot read an empty file)
+    gone, now = [], time.time()
+    for f in Path(folder).glob('*.db'):
+        with contextlib.suppress(FileNotFoundError):
+            st = f.stat()
+            if st.st_size == 0 and now - st.st_mtime > age: f.unlink(); gone.append(f.name)
+    return sorted(gone)
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 access_log = logging.getLogger('recsysmodel.access')
