@@ -118,8 +118,8 @@ class SASRec(tfrs.Model):
         "The vectors of every item, (n_items, dim): the output layer."
         return self.item_vectors(tf.range(self.n_items))
 
-    def hidden(self, items, gaps=None, ratings=None, training=False):
-        "Hidden state at every position of right-aligned histories (batch, max_len, dim); padding rows are zero."
+    def hidden(self, items, gaps=None, ratings=None, training=False, last_only:bool=False):
+        "Hidden state at every position of right-aligned histories (batch, max_len, dim); padding rows are zero. `last_only`: the last position's alone (batch, 1, dim)."
         valid = tf.not_equal(items, self.n_items)
         x = self.item_vectors(tf.where(valid, items, 0)) * (self.dim ** 0.5) + self.pos_emb(tf.range(self.max_len))[None]
         if self.time_gaps and gaps is not None: x += self.gap_emb(gaps)
@@ -127,15 +127,19 @@ class SASRec(tfrs.Model):
         keep = tf.cast(valid, tf.float32)[..., None]
         x = self.drop(x, training=training) * keep
         mask = self.causal[None] & valid[:, None, :]
-        for att, na, nf, (f1, f2), fd in zip(self.att, self.norm_att, self.norm_ff, self.ff, self.ff_drop):
-            q = na(x)
+        final = len(self.att) - 1
+        for b, (att, na, nf, (f1, f2), fd) in enumerate(zip(self.att, self.norm_att, self.norm_ff, self.ff, self.ff_drop)):
+            # the last block's keys and values are every position of the block below, but its one needed query is the
+            # last position: with `last_only` it attends from there alone (at max_len 200, 1/200 of that block's work)
+            if last_only and b == final: q, mask, keep = na(x[:, -1:]), mask[:, -1:], keep[:, -1:]
+            else: q = na(x)
             x = q + att(q, x, attention_mask=mask, training=training)
             x = (x + fd(f2(f1(nf(x))), training=training)) * keep
         return self.norm_out(x)
 
     def last_hidden(self, items, gaps=None, ratings=None):
         "The hidden state after each history's most recent item (batch, dim)."
-        return self.hidden(items, gaps, ratings)[:, -1]
+        return self.hidden(items, gaps, ratings, last_only=True)[:, 0]
 
     def compute_loss(self, f, training=False):
         h = self.hidden(f['items'], f.get('gaps'), f.get('ratings'), training)
