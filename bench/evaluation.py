@@ -1,6 +1,7 @@
 """Evaluation benchmark -> bench/results/evaluation.json: every user of an ML-20M-shaped log under leave-last-out.
 
     python bench/evaluation.py [--ratings 20000000] [--models most_popular,factors_128,markov,item_cooccurrence,ease]
+    python bench/evaluation.py --models sequence,sequence_all_positions,served_retrieval,served_retrieval_one_depth --out bench/results/evaluation_models.json
 
 A synthetic log shaped like ML-20M (bench/scale.py's shapes: 138,493 users and 26,744 items at 20M ratings) is
 split leave-last-out as a run splits it, and each model is fitted on the training part (timed apart) and scored
@@ -10,7 +11,15 @@ without them, top 100 lists (what a run's evaluation does for each model). Model
 - most_popular: its scores cost nothing, so its time is the harness's own;
 - factors_128: a dot product of 128-d user and item vectors (random), which is what scoring the two-tower
   model costs once its query vectors exist (`Retrieval.score` for 'latest' and 'history' queries);
-- markov, item_cooccurrence, ease: the baselines (EASE with the run's default lambda and item cap).
+- markov, item_cooccurrence, ease: the baselines (EASE with the run's default lambda and item cap);
+- sequence: the sequence model of the large-log settings (sampled softmax, its max_len resolved on this log), with
+  the weights it is built with (scoring costs the same with any); sequence_all_positions: the same, with every
+  position's state computed and the last one taken (how it scored before the last block attended from the last
+  position alone);
+- served_retrieval: the served two-tower model of the large-log settings ('latest' query, lazy Adam, 8 rows per user)
+  behind its ScaNN index, scored as a run scores its `served` row (`ServedModel` over `serving_module`, 100
+  candidates); served_retrieval_one_depth: the same with every user searched at the full depth (100 + the most rated
+  items), as before most users were searched shallower.
 
 Reported per model: fit seconds, evaluation seconds, nanoseconds per (user, item) pair, and the process's peak
 resident memory after it. Target (issue 19): evaluating 138k users under leave-last-out within 5 minutes.
@@ -25,6 +34,7 @@ import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first 
 import numpy as np
 from recsysmodel.data import prepare, synthetic_movielens
 from recsysmodel.evaluation import EASE, ItemCooccurrence, Markov, MostPopular, _rank_part, evaluate_topn, sort_keys
+from recsysmodel.data import interactions
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -40,8 +50,40 @@ class Factors:
         return self
     def score(self, users): return self.U[users] @ self.V.T
 
-MODELS = {'most_popular': MostPopular, 'factors_128': Factors, 'markov': Markov,
-          'item_cooccurrence': ItemCooccurrence, 'ease': EASE}
+class SequenceModel:
+    "The large-log settings' sequence model as built (its scoring cost); `all_positions`: its last state taken from every position's."
+    def __init__(self, data, items, all_positions:bool=False): self.data, self.items, self.all_positions = data, items, all_positions
+    def fit(self, train, n_users, n_items):
+        from recsysmodel.sequence import SequenceConfig, Sequence, build_sasrec
+        cfg = SequenceConfig(loss='sampled').resolved(train, n_items)
+        m, _ = build_sasrec(cfg, self.data, self.items, train)
+        if self.all_positions: m.last_hidden = lambda items, gaps=None, ratings=None: m.hidden(items, gaps, ratings)[:, -1]
+        self.seq = Sequence(m, self.data.enc, train, cfg)
+        self.score(np.arange(8))  # warm: the scoring's first call builds its functions
+        return self
+    def score(self, users): return self.seq.score(users)
+
+class ServedRetrieval:
+    "The large-log settings' two-tower model as built, served behind ScaNN as a run's `served` row; `one_depth`: every user at the full depth."
+    def __init__(self, data, items, one_depth:bool=False): self.data, self.items, self.one_depth = data, items, one_depth
+    def fit(self, train, n_users, n_items):
+        from recsysmodel.retrieval import RetrievalConfig, Retrieval, build_two_tower, serving_module
+        from recsysmodel.runs import ServedModel, harness_scorer
+        cfg = RetrievalConfig(query='latest', optimizer='lazy-adam', rows_per_user=8).resolved(train)
+        m, _ = build_two_tower(cfg, self.data, self.items, train)
+        self.mod = mod = serving_module(Retrieval(m, self.data.enc, interactions(train, n_users, n_items), cfg), 'scann', 100)  # kept: serve holds it weakly
+        if self.one_depth: mod.light = mod.depth  # before its first call, which traces it
+        self.depths = {'light': mod.light, 'full': mod.depth}
+        self.scorer = harness_scorer(ServedModel(mod.serve, None, 0.5, 100), self.data.enc)
+        self.score(np.arange(8)); self.score(np.flatnonzero(np.diff(self.mod.seen.row_splits.numpy()) > mod.light - 100)[:8])  # warm: traced, both searches
+        return self
+    def score(self, users): return self.scorer.score(users)
+
+MODELS = {'most_popular': lambda d, i: MostPopular(), 'factors_128': lambda d, i: Factors(), 'markov': lambda d, i: Markov(),
+          'item_cooccurrence': lambda d, i: ItemCooccurrence(), 'ease': lambda d, i: EASE(),
+          'sequence': SequenceModel, 'sequence_all_positions': lambda d, i: SequenceModel(d, i, all_positions=True),
+          'served_retrieval': ServedRetrieval, 'served_retrieval_one_depth': lambda d, i: ServedRetrieval(d, i, one_depth=True)}
+DEFAULT = ('most_popular', 'factors_128', 'markov', 'item_cooccurrence', 'ease')
 
 def reference(model, test, seen, n_users:int, kmax:int=100, batch:int=512) -> dict:
     "Seconds per pair of the key-for-every-item ranking on the first `n_users` test users, and whether it agrees with today's."
@@ -67,7 +109,8 @@ def peak_gb() -> float: return round(resource.getrusage(resource.RUSAGE_SELF).ru
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('--ratings', type=int, default=20_000_000, help='ratings of the synthetic log (default: ML-20M size)')
-    p.add_argument('--models', default=','.join(MODELS), help=f"comma-separated, of {', '.join(MODELS)}")
+    p.add_argument('--models', default=','.join(DEFAULT), help=f"comma-separated, of {', '.join(MODELS)}")
+    p.add_argument('--users', type=int, metavar='N', help="score the first N test users only (the models are fitted on everything); seconds for all users are then estimated from theirs")
     p.add_argument('--reference-users', type=int, default=4096, help='users on whom the former key-for-every-item ranking is timed (0: not)')
     p.add_argument('--out', default=str(HERE/'results'/'evaluation.json'))
     a = p.parse_args(argv)
@@ -78,19 +121,24 @@ def main(argv=None):
     data = prepare(ds, 'leave-last-out')
     setup_s = round(time.perf_counter() - t, 1)
     n_users, n_items = int(data.test.user_idx.nunique()), data.n_items
+    test = data.test if a.users is None else data.test[data.test.user_idx.isin(np.sort(data.test.user_idx.unique())[:a.users])]
+    scored = int(test.user_idx.nunique())
     print(f"{len(ds.ratings):,} ratings, {n_users:,} test users x {n_items:,} items; split in {setup_s} s", file=sys.stderr)
-    del ds
+    items = ds.items; del ds
     rows = {}
     for name in names:
         t = time.perf_counter()
-        model = MODELS[name]().fit(data.train, data.n_users, data.n_items)
+        model = MODELS[name](data, items).fit(data.train, data.n_users, data.n_items)
         fit_s = time.perf_counter() - t
         t = time.perf_counter()
-        res = evaluate_topn(model, data.test, data.seen, accuracy=False, progress=True)
+        res = evaluate_topn(model, test, data.seen, accuracy=False, progress=True)
         eval_s = time.perf_counter() - t
         rows[name] = {'fit_s': round(fit_s, 1), 'evaluate_s': round(eval_s, 1),
-                      'ns_per_pair': round(eval_s / (n_users * n_items) * 1e9, 2), 'peak_rss_gb': peak_gb(),
-                      'hr@10': round(res.metrics['hr@10'], 4), 'ndcg@10': round(res.metrics['ndcg@10'], 4)}
+                      **({} if scored == n_users else {'users_scored': scored, 'evaluate_s_all_users_estimated': round(eval_s * n_users / scored, 1)}),
+                      'ns_per_pair': round(eval_s / (scored * n_items) * 1e9, 2), 'peak_rss_gb': peak_gb(),
+                      'hr@10': round(res.metrics['hr@10'], 4), 'ndcg@10': round(res.metrics['ndcg@10'], 4),
+                      **({'depths': model.depths} if hasattr(model, 'depths') else {}),
+                      **({'max_len': model.seq.model.max_len} if hasattr(model, 'seq') else {})}
         print(name, json.dumps(rows[name]), file=sys.stderr)
         del model
     ref = reference(MostPopular().fit(data.train, data.n_users, data.n_items), data.test, data.seen, a.reference_users) if a.reference_users else None
