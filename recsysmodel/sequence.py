@@ -130,7 +130,8 @@ class SASRec(tfrs.Model):
         final = len(self.att) - 1
         for b, (att, na, nf, (f1, f2), fd) in enumerate(zip(self.att, self.norm_att, self.norm_ff, self.ff, self.ff_drop)):
             # the last block's keys and values are every position of the block below, but its one needed query is the
-            # last position: with `last_only` it attends from there alone (at max_len 200, 1/200 of that block's work)
+            # last position: with `last_only` it attends and feeds forward from there alone (keys and values are still
+            # projected at every position; scoring 20M-shaped users took 28 % less time, *Scaling*)
             if last_only and b == final: q, mask, keep = na(x[:, -1:]), mask[:, -1:], keep[:, -1:]
             else: q = na(x)
             x = q + att(q, x, attention_mask=mask, training=training)
