@@ -32,9 +32,8 @@ import argparse, json, os, platform, resource, sys, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
-from recsysmodel.data import prepare, synthetic_movielens
+from recsysmodel.data import interactions, prepare, synthetic_movielens
 from recsysmodel.evaluation import EASE, ItemCooccurrence, Markov, MostPopular, _rank_part, evaluate_topn, sort_keys
-from recsysmodel.data import interactions
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
