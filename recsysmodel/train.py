@@ -557,7 +557,8 @@ def evaluate_models(run:Run) -> Run:
     run.report = Report(d.dataset, d.protocol, metrics, {**(base.params if base else {}), **{m: run.chosen.get(m, {}) for m, _, _ in models}},
                         {**(base.timings if base else {}), **seconds},
                         {'train': len(d.train), 'valid': len(d.valid), 'test': len(d.test)}, recs,
-                        np.bincount(d.train.item_idx.to_numpy(), minlength=d.n_items))
+                        np.bincount(d.train.item_idx.to_numpy(), minlength=d.n_items),
+                        {**(base.scoring if base else {}), **seconds})  # the trained models' rows are scoring alone
     save_report(run.report, run.tmp/FILES['evaluation'])
     return run
 
