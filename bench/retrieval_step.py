@@ -1,13 +1,18 @@
 """Retrieval training step at ML-20M's shape -> bench/results/retrieval_step.json: where a step's time goes.
 
-    python bench/retrieval_step.py [--ratings 3000000] [--batch-size 1024] [--reps 30]
+    python bench/retrieval_step.py [--ratings 3000000] [--batch-size 1024] [--reps 30] [--setups NAME,...]
+                                   [--fit-batches 0] [--steps-per-execution 1]
 
 A synthetic dataset with ML-20M's users and items (138,493 x 26,744; fewer ratings than ML-20M, since only the
 shape of a batch matters here) is split leave-last-out; for each training set-up the two-tower model ('latest'
 query, dim 128) runs one fixed batch `--reps` times: the forward loss, loss + gradient, and the whole Keras train
 step (gradient + optimizer update). Milliseconds are medians of 3 rounds; ratings/s = batch size / train step.
 Set-ups: the default (rows shuffled one by one, Adam), `rows_per_user` 8 (runs of one user's rows: each history
-pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch touched are updated), and both.
+pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch touched are updated), and both;
+`--setups` picks some (comma-separated names).
+With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
+(a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
+`--steps-per-execution K`: `fit_ratings_per_s` is what a run sees, input pipeline and Keras' loop included.
 """
 import argparse, json, os, statistics, sys, time
 from pathlib import Path
@@ -35,12 +40,18 @@ def main(argv=None):
     p.add_argument('--ratings', type=int, default=3_000_000)
     p.add_argument('--batch-size', type=int, default=1024)
     p.add_argument('--reps', type=int, default=30)
+    p.add_argument('--setups', default=','.join(SETUPS), help='comma-separated set-up names (default: all)')
+    p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
+    p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function")
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_step.json'))
     a = p.parse_args(argv)
+    names = [n.strip() for n in a.setups.split(',') if n.strip()]
+    if unknown := [n for n in names if n not in SETUPS]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
     data = prepare(syn, 'leave-last-out')
     rows = {}
-    for name, kw in SETUPS.items():
+    for name in names:
+        kw = SETUPS[name]
         cfg = RetrievalConfig(query='latest', batch_size=a.batch_size, **kw).resolved(data.train)
         m, _ = build_two_tower(cfg, data, syn.items, data.fit_part)
         b = next(iter(training_dataset(cfg, data.fit_part, data.n_items)))
@@ -52,6 +63,14 @@ def main(argv=None):
              'loss_ms': ms(tf.function(lambda: m.compute_loss(b, True)), a.reps), 'loss_and_gradient_ms': ms(tf.function(grad), a.reps),
              'train_step_ms': ms(lambda: m.train_function(it), a.reps)}
         r['ratings_per_s'] = round(a.batch_size / r['train_step_ms'] * 1000)
+        if a.fit_batches:
+            m.compile(optimizer=m.optimizer, steps_per_execution=a.steps_per_execution)
+            ds = training_dataset(cfg, data.fit_part, data.n_items).take(a.fit_batches)
+            m.fit(ds, epochs=1, verbose=0)  # warm-up: tracing, the optimizer's slots
+            t = time.perf_counter(); m.fit(ds, epochs=1, verbose=0); secs = time.perf_counter() - t
+            n = min(a.fit_batches * a.batch_size, len(data.fit_part))
+            r.update(fit_batches=a.fit_batches, steps_per_execution=a.steps_per_execution, fit_s=round(secs, 2),
+                     fit_ms_per_step=round(secs / -(-n // a.batch_size) * 1000, 1), fit_ratings_per_s=round(n / secs))
         rows[name] = r
         print(name, r, file=sys.stderr, flush=True)
     out = {'machine': {'cpus': os.cpu_count()}, 'dataset': {'kind': 'synthetic, ML-20M users and items', 'users': data.n_users,
