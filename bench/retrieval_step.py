@@ -12,7 +12,8 @@ pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch t
 `--setups` picks some (comma-separated names).
 With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
-`--steps-per-execution K`: `fit_ratings_per_s` is what a run sees, input pipeline and Keras' loop included.
+`--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
+pipeline and Keras' loop included. The per-step figures always run one step per call.
 """
 import argparse, json, os, statistics, sys, time
 from pathlib import Path
@@ -42,7 +43,7 @@ def main(argv=None):
     p.add_argument('--reps', type=int, default=30)
     p.add_argument('--setups', default=','.join(SETUPS), help='comma-separated set-up names (default: all)')
     p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
-    p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function")
+    p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function (Keras' steps_per_execution)")
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_step.json'))
     a = p.parse_args(argv)
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
@@ -58,6 +59,7 @@ def main(argv=None):
         def grad():
             with tf.GradientTape() as tape: loss = m.compute_loss(b, True)
             return tape.gradient(loss, m.trainable_variables)
+        m.compile(optimizer=m.optimizer, steps_per_execution=1)  # one step per train_function call below
         m.make_train_function(); it = iter(tf.data.Dataset.from_tensors(b).repeat())
         r = {'distinct_users_in_batch': int(len(np.unique(b['user'].numpy()))),
              'loss_ms': ms(tf.function(lambda: m.compute_loss(b, True)), a.reps), 'loss_and_gradient_ms': ms(tf.function(grad), a.reps),
