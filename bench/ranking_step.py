@@ -27,7 +27,7 @@ def main(argv=None):
     p.add_argument('--batch-size', type=int, default=256)
     p.add_argument('--steps', type=int, default=2000)
     p.add_argument('--optimizers', default='adam,lazy-adam', help='comma-separated: adam, lazy-adam')
-    p.add_argument('--steps-per-execution', type=int, help="the fit's steps per call of its train function (default: the project's)")
+    p.add_argument('--steps-per-execution', type=int, help="the fit's steps per call of its train function (default: as the model is compiled, 1)")
     p.add_argument('--out', default=str(HERE/'results'/'ranking_step.json'))
     a = p.parse_args(argv)
     opts = [o.strip() for o in a.optimizers.split(',') if o.strip()]
