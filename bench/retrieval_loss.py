@@ -55,13 +55,13 @@ def main(argv=None):
             with tf.GradientTape() as tape: loss = f()
             return tape.gradient(loss, [q, c])
         return g
+    steps = {k: step(f) for k, f in forms.items()}
     ref, mine = float(tfrs_task()), float(fewer_passes())
-    grads = [step(f)() for f in (tfrs_task, fewer_passes)]
+    grads = [steps['tfrs_task'](), steps['fewer_passes']()]
     same = {'loss_relative_difference': abs(mine - ref) / abs(ref),
             'gradient_max_abs_difference': max(float(tf.reduce_max(tf.abs(a - b))) for a, b in zip(*grads))}
     if same['loss_relative_difference'] > 1e-5 or same['gradient_max_abs_difference'] > 1e-4:
         raise SystemExit(f"the fewer-passes loss is not TFRS's: {same}")
-    steps = {k: step(f) for k, f in forms.items()}
     rounds = {k: [] for k in steps}
     for g in steps.values(): g()
     for _ in range(3):

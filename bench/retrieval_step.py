@@ -59,7 +59,6 @@ def main(argv=None):
         def grad():
             with tf.GradientTape() as tape: loss = m.compute_loss(b, True)
             return tape.gradient(loss, m.trainable_variables)
-        m.compile(optimizer=m.optimizer, steps_per_execution=1)  # one step per train_function call below
         m.make_train_function(); it = iter(tf.data.Dataset.from_tensors(b).repeat())
         r = {'distinct_users_in_batch': int(len(np.unique(b['user'].numpy()))),
              'loss_ms': ms(tf.function(lambda: m.compute_loss(b, True)), a.reps), 'loss_and_gradient_ms': ms(tf.function(grad), a.reps),
