@@ -9,11 +9,12 @@ predecessor's sample setting, a share --sample-frac of a --sample-of-rating log 
 26,744 items at 20M; 1,000,013 ratings at 5 %), sampled and split random-80-20 as a run does it. The model is an
 untrained two-tower model of the run's defaults (dim 128, 2 items on each side of a gap, every rating of a user as
 history): the work does not depend on the weights. Its test users (or the first --users of them) are scored in the
-chunks `Retrieval.score` makes, three ways: `Retrieval.score` itself (`TwoTower.mixture_scores` op by op), the same
-function traced once as one TensorFlow graph (its element-wise steps free to fuse), and the product alone (each
-chunk's gap queries, computed beforehand, times the item vectors: the floor of any form). Each way scores every chunk
+chunks `Retrieval.score` makes, four ways: `TwoTower.mixture_scores` op by op (as `Retrieval.score` scored until this benchmark
+showed the graph faster), the same function traced once as one TensorFlow graph (its element-wise steps free to fuse),
+`Retrieval.score` itself (that graph, with the work around it), and the product alone (each chunk's gap queries,
+computed beforehand, times the item vectors: the floor of any form). Each way scores every chunk
 in turn; the ways take turns, their order alternating by round. Reported: the seconds of each way and round, and,
-from a pass that compares the first two chunk by chunk, the scores' largest difference and whether every user's top
+from a pass that compares op by op and `Retrieval.score` chunk by chunk, the scores' largest difference and whether every user's top
 10 items agree.
 """
 import argparse, json, os, sys, time
@@ -63,15 +64,16 @@ def main(argv=None):
         return tf.concat([q * c, tf.fill([tf.shape(q)[0], 1], -c)], 1)
     queries = [gap_queries(u) for u in parts]
     items = tf.concat([iv, tf.ones([iv.shape[0], 1])], 1)
-    ways = {'op_by_op': lambda i: ret.score(parts[i].numpy(), max_gaps=1 << 30),  # one call: the same chunk
+    ways = {'op_by_op': lambda i: model.mixture_scores(parts[i], iv).numpy(),
             'graph': lambda i: graph(parts[i], iv).numpy(),
+            'score': lambda i: ret.score(parts[i].numpy(), max_gaps=1 << 30),  # the library's path; one call: the same chunk
             'product': lambda i: tf.matmul(queries[i], items, transpose_b=True).numpy()}
     diff, same_inf, same_top = 0.0, True, True
     def top(S):
         t = np.argpartition(-S, 9, axis=1)[:, :10]
         return np.take_along_axis(t, np.argsort(-np.take_along_axis(S, t, 1), axis=1, kind='stable'), 1)
     for i in tqdm(range(len(parts)), desc='comparing', file=sys.stderr):  # the same scores? (not timed)
-        A, B = ways['op_by_op'](i), ways['graph'](i)
+        A, B = ways['op_by_op'](i), ways['score'](i)
         finite = np.isfinite(A)
         if finite.any(): diff = max(diff, float(np.abs(A[finite] - B[finite]).max()))
         same_inf &= bool((finite == np.isfinite(B)).all())
