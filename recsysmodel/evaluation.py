@@ -99,18 +99,27 @@ class TopNResult:
 
 def _ranks(S, rows, targets, users, chunk=1024) -> np.ndarray:
     "`target_ranks` of `targets` in rows `rows` of the scores `S` (row j is user `users[j]`): float comparisons, and the tie hash only where an item ties with a target."
-    out = np.empty(len(rows), np.int64)
+    out, users = np.empty(len(rows), np.int64), np.asarray(users)
     same = len(rows) == len(S) and np.array_equal(rows, np.arange(len(S)))  # one test item per user: no copy of the rows
     for c in range(0, len(rows), chunk):
         rc, tc = rows[c:c + chunk], targets[c:c + chunk]
         X = S[c:c + chunk] if same else S[rc]
         t = X[np.arange(len(X)), tc][:, None]
         gt = np.count_nonzero(X > t, axis=1)
-        tied = np.flatnonzero(np.count_nonzero(X == t, axis=1) > 1)
-        if len(tied):  # ties above the target are those with a larger hash
-            r, i = np.nonzero(X[tied] == t[tied])
-            u = np.asarray(users)[rc[tied]]
-            gt[tied] += np.bincount(r, tie_hash(u[r], i) > tie_hash(u, tc[tied])[r], minlength=len(tied)).astype(np.int64)
+        tied = np.flatnonzero(np.count_nonzero(X == t, axis=1) > 1)  # ties above the target are those with a larger hash
+        low = np.isneginf(t[tied, 0])  # a target left at -inf, as a model leaves what it does not score: most of a row ties
+        if (~low).any():
+            tw = tied[~low]
+            r, i = np.nonzero(X[tw] == t[tw])
+            u = users[rc[tw]]
+            gt[tw] += np.bincount(r, tie_hash(u[r], i) > tie_hash(u, tc[tw])[r], minlength=len(tw)).astype(np.int64)
+        tl = tied[low]  # per run of one row's targets (a user's, adjacent): its -inf items hashed once, not once per target
+        for g in (np.split(tl, np.flatnonzero(np.diff(rc[tl])) + 1) if len(tl) else []):
+            u = users[rc[g[0]]]
+            h = tie_hash(u, np.flatnonzero(np.isneginf(X[g[0]])))
+            for b in range(0, len(g), 256):  # (targets x items) comparisons, a block at a time
+                gb = g[b:b + 256]
+                gt[gb] += np.count_nonzero(h[None, :] > tie_hash(u, tc[gb])[:, None], axis=1)
         out[c:c + chunk] = gt
     return out
 
