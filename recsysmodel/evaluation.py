@@ -361,12 +361,13 @@ class Report:
     item_pop:np.ndarray = field(default=None, repr=False)       # training interactions per item
     scoring:dict = field(default_factory=dict)  # {model: seconds of those to score and rank the test set: the evaluation alone}
 
-def score_model(model, data:ProtocolData, kind:str='topn', ks=(1, 5, 10, 50, 100), progress:bool=False) -> TopNResult:
-    "The protocol's metrics for `model`, already fitted on `data.train` (`kind` 'topn' or 'rating')."
+def score_model(model, data:ProtocolData, kind:str='topn', ks=(1, 5, 10, 50, 100), progress:bool=False,
+                accuracy:bool=True) -> TopNResult:
+    "The protocol's metrics for `model`, already fitted on `data.train` (`kind` 'topn' or 'rating'); `accuracy` False: no top-K accuracy even where the protocol has it."
     t = data.test
     if kind == 'rating':
         return TopNResult(rating_metrics(t.rating, model.predict(t.user_idx.to_numpy(), t.item_idx.to_numpy())), None)
-    return evaluate_topn(model, t, data.seen, ks, accuracy=PROTOCOLS[data.protocol]['accuracy'], progress=progress)
+    return evaluate_topn(model, t, data.seen, ks, accuracy=accuracy and PROTOCOLS[data.protocol]['accuracy'], progress=progress)
 
 def _validation_score(model, spec, data, tune):
     "The figure a grid is chosen on: -RMSE on the validation ratings, or HR@10 on `tune` (validation rows, the tuning part's interactions)."
