@@ -34,7 +34,7 @@ def main(argv=None):
     p.add_argument('--sample-of', type=int, default=ML20M['ratings'], metavar='N', help='ratings of the ML-20M-shaped log sampled (default: 20,000,263)')
     p.add_argument('--sample-frac', type=float, default=0.05, metavar='F', help='share of its ratings (default: 0.05)')
     p.add_argument('--users', type=int, default=None, help='score only the first N test users (default: all)')
-    p.add_argument('--rounds', type=int, default=2, help='rounds of both ways, the first way alternating (default: 2)')
+    p.add_argument('--rounds', type=int, default=2, help='rounds of every way, their order reversed every other round (default: 2)')
     p.add_argument('--out', default=str(HERE/'results'/'mixture_scoring.json'))
     a = p.parse_args(argv)
     f = a.sample_of / ML20M['ratings']
