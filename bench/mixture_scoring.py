@@ -2,20 +2,20 @@
 
     python bench/mixture_scoring.py [--sample-of 20000000] [--sample-frac 0.05] [--users N] [--rounds 2]
 
-A gap-mixture user is scored by one query per gap of their timeline, each a softmax over the whole catalogue, averaged:
-(gaps x items) scores per chunk of about 4,096 gaps. This is the step that dominates evaluation on random-80-20 (every
-test user, for validation, the served choice and three rows of the table). The data: synthetic ratings shaped like the
-predecessor's sample setting, a share --sample-frac of a --sample-of-rating log shaped like ML-20M (138,493 users and
-26,744 items at 20M; 1,000,013 ratings at 5 %), sampled and split random-80-20 as a run does it. The model is an
-untrained two-tower model of the run's defaults (dim 128, 2 items on each side of a gap, every rating of a user as
-history): the work does not depend on the weights. Its test users (or the first --users of them) are scored in the
-chunks `Retrieval.score` makes, four ways: `TwoTower.mixture_scores` op by op (as `Retrieval.score` scored until this benchmark
-showed the graph faster), the same function traced once as one TensorFlow graph (its element-wise steps free to fuse),
-`Retrieval.score` itself (that graph, with the work around it), and the product alone (each chunk's gap queries,
-computed beforehand, times the item vectors: the floor of any form). Each way scores every chunk
-in turn; the ways take turns, their order alternating by round. Reported: the seconds of each way and round, and,
-from a pass that compares op by op and `Retrieval.score` chunk by chunk, the scores' largest difference and whether every user's top
-10 items agree.
+A gap-mixture user is scored by one query per gap of their timeline, each a softmax over the whole catalogue,
+averaged: (gaps x items) scores per chunk of about 4,096 gaps. This is the step that dominates evaluation on
+random-80-20 (every test user, for validation, the served choice and three rows of the table). The data: synthetic
+ratings shaped like the predecessor's sample setting, a share --sample-frac of a --sample-of-rating log shaped like
+ML-20M (138,493 users and 26,744 items at 20M; 1,000,013 ratings at 5 %), sampled and split random-80-20 as a run
+does it. The model is an untrained two-tower model of the run's defaults (dim 128, 2 items on each side of a gap,
+every rating of a user as history): the work does not depend on the weights. Its test users (or the first --users of
+them) are scored in the chunks `Retrieval.score` makes, four ways: `TwoTower.mixture_scores` op by op (as
+`Retrieval.score` scored until this benchmark showed the graph faster), the same function traced once as one
+TensorFlow graph (its element-wise steps free to fuse), `Retrieval.score` itself (that graph, with the work around
+it), and the product alone (each chunk's gap queries, computed beforehand, times the item vectors: the floor of any
+form). Each way scores every chunk in turn; the ways take turns, their order alternating by round. Reported: the
+seconds of each way and round, and, from a pass that compares op by op and `Retrieval.score` chunk by chunk, the
+scores' largest difference and whether every user's top 10 items agree.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
