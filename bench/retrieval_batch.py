@@ -1,0 +1,76 @@
+"""Retrieval product size benchmark -> bench/results/retrieval_batch.json: training speed and validation hit rate per
+batch size and embedding size.
+
+    python bench/retrieval_batch.py [--ratings 20000000] [--epochs 1]
+                                    [--grid 1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003]
+
+What is left of a retrieval step under the large-log settings is mostly the in-batch product (batch x batch x dim)
+and its softmax (the Scaling page, bench/retrieval_step.py, bench/retrieval_loss.py), so a faster step needs a smaller
+product: fewer in-batch negatives or a smaller embedding. That changes the model, so it is chosen on validation.
+This trains the two-tower model as a large-log run does (leave-last-out split of a synthetic ML-20M-shaped log of
+--ratings, bench/scale.py's shapes; the default 'gap-mixture' query, runs of 8 rows of one user per batch, lazy Adam,
+no refit) for each batch_size:dim:learning_rate of --grid, and reports the training ratings/s (the tuning part's
+ratings x epochs / the epochs' training seconds, validation excluded) and the validation hr@10 and hr@100 after each
+epoch. The test set is not read. `best_on_validation` is the setting with the highest last-epoch validation hr@10.
+"""
+import argparse, gc, json, os, platform, sys, time
+from pathlib import Path
+import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+import tensorflow as tf
+from recsysmodel.data import prepare, synthetic_movielens
+from recsysmodel.retrieval import RetrievalConfig, train_retrieval
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scale import shape  # noqa: E402  the same ML-20M shapes as the whole-run benchmark
+
+def parse_grid(text:str) -> list:
+    "batch_size:dim:learning_rate settings, comma-separated -> [(batch, dim, lr), ...]; a SystemExit naming a bad one."
+    out = []
+    for g in text.split(','):
+        parts = g.split(':')
+        try: out.append((int(parts[0]), int(parts[1]), float(parts[2])) if len(parts) == 3 else None)
+        except ValueError: out.append(None)
+        if out[-1] is None: raise SystemExit(f"--grid: {g!r} is not batch_size:dim:learning_rate (e.g. 512:64:0.003)")
+    return out
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument('--ratings', type=int, default=20_000_000, help='ratings of the synthetic log (default: ML-20M size)')
+    p.add_argument('--epochs', type=int, default=1, help='epochs per setting (a scale run trains 1)')
+    p.add_argument('--grid', default='1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003',
+                   help='batch_size:dim:learning_rate settings, comma-separated (default: the run default first)')
+    p.add_argument('--out', default=str(HERE/'results'/'retrieval_batch.json'))
+    a = p.parse_args(argv)
+    grid = parse_grid(a.grid)
+    t = time.perf_counter()
+    ds = synthetic_movielens(**shape(a.ratings), seed=0)
+    data = prepare(ds, 'leave-last-out')
+    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()},
+           'command': 'python bench/retrieval_batch.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+           'data': {'kind': 'synthetic, ML-20M-shaped', 'ratings': len(ds.ratings), 'users': data.n_users, 'items': data.n_items,
+                    'protocol': 'leave-last-out', 'fit_part': len(data.fit_part), 'valid': len(data.valid),
+                    'generate_and_split_s': round(time.perf_counter() - t, 1)},
+           'settings': "query 'gap-mixture', rows_per_user 8, lazy-adam, no refit (the large-log settings)", 'runs': []}
+    print(f"data ready in {out['data']['generate_and_split_s']} s", file=sys.stderr)
+    for batch, dim, lr in grid:
+        print(f"batch {batch}, dim {dim}, learning rate {lr}...", file=sys.stderr)
+        t = time.perf_counter()
+        cfg = RetrievalConfig(batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=8, optimizer='lazy-adam', refit=False,
+                              epochs=a.epochs, patience=a.epochs)
+        _, hist = train_retrieval(data, ds.items, cfg, progress=False)
+        secs = sum(h['seconds'] for h in hist)
+        out['runs'].append({'batch_size': batch, 'dim': dim, 'learning_rate': lr, 'train_s': round(secs, 1),
+                            'ratings_per_s': round(len(data.fit_part) * len(hist) / secs),
+                            'with_validation_s': round(time.perf_counter() - t, 1),
+                            'valid_hr@10': [round(h['valid_hr@10'], 4) for h in hist],
+                            'valid_hr@100': [round(h['valid_hr@100'], 4) for h in hist]})
+        print(json.dumps(out['runs'][-1]), file=sys.stderr)
+        tf.keras.backend.clear_session(); gc.collect()  # one setting's model and graphs at a time
+    best = max(out['runs'], key=lambda r: r['valid_hr@10'][-1])
+    out['best_on_validation'] = {k: best[k] for k in ('batch_size', 'dim', 'learning_rate')}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(out, indent=2))
+    print(f"wrote {a.out}", file=sys.stderr)
+
+if __name__ == '__main__': main()
