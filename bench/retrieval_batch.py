@@ -8,10 +8,11 @@ What is left of a retrieval step under the large-log settings is mostly the in-b
 and its softmax (the Scaling page, bench/retrieval_step.py, bench/retrieval_loss.py), so a faster step needs a smaller
 product: fewer in-batch negatives or a smaller embedding. That changes the model, so it is chosen on validation.
 This trains the two-tower model as a large-log run does (leave-last-out split of a synthetic ML-20M-shaped log of
---ratings, bench/scale.py's shapes; the default 'gap-mixture' query, runs of 8 rows of one user per batch, lazy Adam,
-no refit) for each batch_size:dim:learning_rate of --grid, and reports the training ratings/s (the tuning part's
-ratings x epochs / the epochs' training seconds, validation excluded) and the validation hr@10 and hr@100 after each
-epoch. The test set is not read. `best_on_validation` is the setting with the highest last-epoch validation hr@10.
+--ratings, bench/scale.py's shapes; the `'latest'` query, as bench/scale.py trains leave-last-out; runs of 8 rows of
+one user per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate of --grid, and reports the training
+ratings/s (the tuning part's ratings x epochs / the epochs' training seconds, validation excluded) and the validation
+hr@10 and hr@100 after each epoch. The test set is not read. `best_on_validation` is the setting with the highest
+last-epoch validation hr@10.
 """
 import argparse, gc, json, os, platform, sys, time
 from pathlib import Path
@@ -51,12 +52,12 @@ def main(argv=None):
            'data': {'kind': 'synthetic, ML-20M-shaped', 'ratings': len(ds.ratings), 'users': data.n_users, 'items': data.n_items,
                     'protocol': 'leave-last-out', 'fit_part': len(data.fit_part), 'valid': len(data.valid),
                     'generate_and_split_s': round(time.perf_counter() - t, 1)},
-           'settings': "query 'gap-mixture', rows_per_user 8, lazy-adam, no refit (the large-log settings)", 'runs': []}
+           'settings': "query 'latest', rows_per_user 8, lazy-adam, no refit (the large-log settings)", 'runs': []}
     print(f"data ready in {out['data']['generate_and_split_s']} s", file=sys.stderr)
     for batch, dim, lr in grid:
         print(f"batch {batch}, dim {dim}, learning rate {lr}...", file=sys.stderr)
         t = time.perf_counter()
-        cfg = RetrievalConfig(batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=8, optimizer='lazy-adam', refit=False,
+        cfg = RetrievalConfig(query='latest', batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=8, optimizer='lazy-adam', refit=False,
                               epochs=a.epochs, patience=a.epochs)
         _, hist = train_retrieval(data, ds.items, cfg, progress=False)
         secs = sum(h['seconds'] for h in hist)
