@@ -1,7 +1,7 @@
 """Retrieval product size benchmark -> bench/results/retrieval_batch.json: training speed and validation hit rate per
 batch size and embedding size.
 
-    python bench/retrieval_batch.py [--ratings 20000000] [--epochs 1]
+    python bench/retrieval_batch.py [--ratings 20000000] [--epochs 1] [--sample-frac F] [--seed 42]
                                     [--grid 1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003]
 
 What is left of a retrieval step under the large-log settings is mostly the in-batch product (batch x batch x dim)
@@ -13,6 +13,9 @@ one user per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate o
 ratings/s (the tuning part's ratings x epochs / the epochs' training seconds, validation excluded) and the validation
 hr@10 and hr@100 after each epoch. The test set is not read. `best_on_validation` is the setting with the highest
 last-epoch validation hr@10.
+With --sample-frac F, the log is split as bench/scale.py's sample run splits it instead: random-80-20 on a share F
+of its ratings, the default `'gap-mixture'` query. --seed is the models' seed (their initial weights and batch order; the
+log and its split stay the same): another seed shows how far validation moves with the draw alone.
 """
 import argparse, gc, json, os, platform, sys, time
 from pathlib import Path
@@ -39,6 +42,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('--ratings', type=int, default=20_000_000, help='ratings of the synthetic log (default: ML-20M size)')
     p.add_argument('--epochs', type=int, default=1, help='epochs per setting (a scale run trains 1)')
+    p.add_argument('--sample-frac', type=float, metavar='F', help="random-80-20 on this share of the ratings, the 'gap-mixture' query (bench/scale.py's sample run)")
+    p.add_argument('--seed', type=int, default=42, help="the models' seed (default 42, a run's); the data do not change with it")
     p.add_argument('--grid', default='1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003',
                    help='batch_size:dim:learning_rate settings, comma-separated (default: the run default first)')
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_batch.json'))
@@ -46,19 +51,20 @@ def main(argv=None):
     grid = parse_grid(a.grid)
     t = time.perf_counter()
     ds = synthetic_movielens(**shape(a.ratings), seed=0)
-    data = prepare(ds, 'leave-last-out')
+    protocol, query = ('random-80-20', 'gap-mixture') if a.sample_frac else ('leave-last-out', 'latest')
+    data = prepare(ds, protocol, a.sample_frac or 1.0)
     out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()},
            'command': 'python bench/retrieval_batch.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
            'data': {'kind': 'synthetic, ML-20M-shaped', 'ratings': len(ds.ratings), 'users': data.n_users, 'items': data.n_items,
-                    'protocol': 'leave-last-out', 'fit_part': len(data.fit_part), 'valid': len(data.valid),
+                    'protocol': protocol, 'sample_frac': a.sample_frac, 'fit_part': len(data.fit_part), 'valid': len(data.valid),
                     'generate_and_split_s': round(time.perf_counter() - t, 1)},
-           'settings': "query 'latest', rows_per_user 8, lazy-adam, no refit (the large-log settings)", 'runs': []}
+           'seed': a.seed, 'settings': f"query {query!r}, rows_per_user 8, lazy-adam, no refit (the large-log settings)", 'runs': []}
     print(f"data ready in {out['data']['generate_and_split_s']} s", file=sys.stderr)
     for batch, dim, lr in grid:
         print(f"batch {batch}, dim {dim}, learning rate {lr}...", file=sys.stderr)
         t = time.perf_counter()
-        cfg = RetrievalConfig(query='latest', batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=8, optimizer='lazy-adam', refit=False,
-                              epochs=a.epochs, patience=a.epochs)
+        cfg = RetrievalConfig(query=query, batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=8, optimizer='lazy-adam', refit=False,
+                              seed=a.seed, epochs=a.epochs, patience=a.epochs)
         _, hist = train_retrieval(data, ds.items, cfg, progress=False)
         secs = sum(h['seconds'] for h in hist)
         out['runs'].append({'batch_size': batch, 'dim': dim, 'learning_rate': lr, 'train_s': round(secs, 1),
