@@ -7,6 +7,7 @@ batch size and embedding size.
 What is left of a retrieval step under the large-log settings is mostly the in-batch product (batch x batch x dim)
 and its softmax (the Scaling page, bench/retrieval_step.py, bench/retrieval_loss.py), so a faster step needs a smaller
 product: fewer in-batch negatives or a smaller embedding. That changes the model, so it is chosen on validation.
+(Measured in a run, the batch size did not set the speed and the embedding size did: the Scaling page.)
 This trains the two-tower model as a large-log run does (leave-last-out split of a synthetic ML-20M-shaped log of
 --ratings, bench/scale.py's shapes; the `'latest'` query, as bench/scale.py trains leave-last-out; runs of 8 rows of
 one user per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate of --grid, and reports the training
@@ -49,6 +50,7 @@ def main(argv=None):
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_batch.json'))
     a = p.parse_args(argv)
     grid = parse_grid(a.grid)
+    if a.sample_frac is not None and not 0 < a.sample_frac <= 1: p.error(f"--sample-frac must be in (0, 1], got {a.sample_frac}")
     t = time.perf_counter()
     ds = synthetic_movielens(**shape(a.ratings), seed=0)
     protocol, query = ('random-80-20', 'gap-mixture') if a.sample_frac else ('leave-last-out', 'latest')
