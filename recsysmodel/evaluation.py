@@ -18,10 +18,10 @@ from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, 
 
 # %% auto #0
 __all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'tie_hash', 'sort_keys', 'target_ranks', 'ranking_metrics',
-           'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn', 'MostPopular',
-           'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias', 'Markov', 'ModelSpec', 'Report', 'score_model',
-           'tuning_rows', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k', 'popularity_curve',
-           'plot_popularity_bias', 'save_report']
+           'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn',
+           'evaluate_topn_together', 'MostPopular', 'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias', 'Markov',
+           'ModelSpec', 'Report', 'score_model', 'tuning_rows', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k',
+           'popularity_curve', 'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -147,41 +147,57 @@ def _rank_part(S, ub, rows, targets, seen_rows, kmax:int, accuracy:bool) -> tupl
 def evaluate_topn(model, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50, 100), accuracy:bool=True,
                   batch_users:int=512, progress:bool=False) -> TopNResult:
     "Full-catalogue metrics of `model` on the encoded pairs of `test`; items in `seen` (the training data) are excluded."
+    return evaluate_topn_together({'model': model}, test, seen, ks, accuracy, batch_users, progress)[0]['model']
+
+def evaluate_topn_together(models:dict, test:pd.DataFrame, seen:sp.csr_matrix, ks=(1, 5, 10, 50, 100), accuracy:bool|dict=True,
+                           batch_users:int=512, progress:bool=False) -> tuple:
+    "`evaluate_topn` of several models (name -> model) in one pass: each batch of users is scored by every model in turn, so one may reuse another's scores of the same users (`Retrieval.reuse_scores`). `accuracy`: one flag, or one per name. Returns ({name: TopNResult}, {name: seconds}), a model's seconds being its own scoring and the ranking of its scores."
     from tqdm.auto import tqdm
+    if not models: raise ParameterError("evaluate_topn_together needs at least one model")
     test = test.sort_values('user_idx', kind='stable')
     users, items = test.user_idx.to_numpy(), test.item_idx.to_numpy()
     uniq, starts = np.unique(users, return_index=True)
     bounds = np.r_[starts, len(users)]
     n_items = seen.shape[1]; kmax = min(max(ks), n_items)
-    ra, rx = np.empty(len(users), np.int64), np.empty(len(users), np.int64)
-    covered = {k: np.zeros(n_items, bool) for k in ks}
-    rec_counts = np.zeros(n_items, np.int64)
+    acc = {n: bool(accuracy[n] if isinstance(accuracy, dict) else accuracy) for n in models}
+    state = {n: {'ra': np.empty(len(users), np.int64), 'rx': np.empty(len(users), np.int64),
+                 'covered': {k: np.zeros(n_items, bool) for k in ks}, 'rec_counts': np.zeros(n_items, np.int64)} for n in models}
+    seconds = dict.fromkeys(models, 0.0)
     n_threads = threads()
-    def collect(lo, hi, fut):
+    def collect(name, lo, hi, fut):
+        t, st = time.perf_counter(), state[name]
         a, x, top = fut.result()
-        if accuracy: ra[lo:hi] = a
-        rx[lo:hi] = x
-        for k in ks: covered[k][top[:, :k]] = True
-        rec_counts[:] += np.bincount(top[:, :10].ravel(), minlength=n_items)
+        if acc[name]: st['ra'][lo:hi] = a
+        st['rx'][lo:hi] = x
+        for k in ks: st['covered'][k][top[:, :k]] = True
+        st['rec_counts'] += np.bincount(top[:, :10].ravel(), minlength=n_items)
+        seconds[name] += time.perf_counter() - t
     pending = deque()
-    with ThreadPoolExecutor(n_threads) as pool:  # the model scores the next batch while threads rank this one
+    with ThreadPoolExecutor(n_threads) as pool:  # the models score the next batch while threads rank this one
         for b in tqdm(range(0, len(uniq), batch_users), desc='scoring users', disable=not progress, leave=False):
             ub = uniq[b:b + batch_users]
-            S = np.array(model.score(ub), dtype=np.float32)
-            if S.shape != (len(ub), n_items): raise ValueError(f"score() returned shape {S.shape}, expected {(len(ub), n_items)}")
             seen_b = seen[ub]
-            for p in np.array_split(np.arange(len(ub)), min(n_threads, len(ub))):
-                u0, u1 = b + p[0], b + p[-1] + 1
-                lo, hi = bounds[u0], bounds[u1]
-                rows = np.repeat(np.arange(len(p)), np.diff(bounds[u0:u1 + 1]))
-                pending.append((lo, hi, pool.submit(_rank_part, S[p[0]:p[-1] + 1], ub[p[0]:p[-1] + 1], rows, items[lo:hi],
-                                                    seen_b[p[0]:p[-1] + 1], kmax, accuracy)))
-            while len(pending) > 2 * n_threads: collect(*pending.popleft())
+            for name, model in models.items():
+                t = time.perf_counter()
+                S = np.array(model.score(ub), dtype=np.float32)
+                if S.shape != (len(ub), n_items):
+                    raise ValueError(f"{'' if len(models) == 1 else name + ': '}score() returned shape {S.shape}, expected {(len(ub), n_items)}")
+                for p in np.array_split(np.arange(len(ub)), min(n_threads, len(ub))):
+                    u0, u1 = b + p[0], b + p[-1] + 1
+                    lo, hi = bounds[u0], bounds[u1]
+                    rows = np.repeat(np.arange(len(p)), np.diff(bounds[u0:u1 + 1]))
+                    pending.append((name, lo, hi, pool.submit(_rank_part, S[p[0]:p[-1] + 1], ub[p[0]:p[-1] + 1], rows, items[lo:hi],
+                                                              seen_b[p[0]:p[-1] + 1], kmax, acc[name])))
+                seconds[name] += time.perf_counter() - t
+                while len(pending) > 2 * n_threads: collect(*pending.popleft())
         while pending: collect(*pending.popleft())
-    metrics = accuracy_metrics(ra, ks) if accuracy else {}
-    metrics.update(ranking_metrics(rx, users, ks))
-    metrics.update({f"coverage@{k}": float(covered[k].mean()) for k in ks})
-    return TopNResult(metrics, rec_counts)
+    out = {}
+    for name, st in state.items():
+        metrics = accuracy_metrics(st['ra'], ks) if acc[name] else {}
+        metrics.update(ranking_metrics(st['rx'], users, ks))
+        metrics.update({f"coverage@{k}": float(st['covered'][k].mean()) for k in ks})
+        out[name] = TopNResult(metrics, st['rec_counts'])
+    return out, {n: round(s, 3) for n, s in seconds.items()}
 
 # %% ../nbs/00a_evaluation.ipynb #de83712b
 class MostPopular:

@@ -11,6 +11,7 @@ __all__ = ['N_YEAR_BUCKETS', 'QUERY_MODES', 'OPTIMIZERS', 'INDEX_KINDS', 'ItemFe
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
 import time, uuid, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 import numpy as np
@@ -215,9 +216,22 @@ class Retrieval:
     def query(self, users) -> np.ndarray:
         "Query vectors of user indices (one per user; for a gap-mixture model, the query of the gap after the user's latest rating)."
         return self.model.query_vectors(tf.constant(np.asarray(users), tf.int32)).numpy()
+    @contextmanager
+    def reuse_scores(self):
+        "Within it, `score` of the same users as its previous call returns a copy of that call's scores instead of scoring them again (models built on this one, evaluated together: `evaluate_topn_together`)."
+        self._reuse = (None, None)
+        try: yield self
+        finally: self._reuse = None
     def score(self, users, max_gaps:int=4096) -> np.ndarray:
         "Scores of every item for user indices (the evaluation harness's interface); a gap mixture in chunks of at most `max_gaps` gaps."
         users = np.asarray(users)
+        memo = getattr(self, '_reuse', None)
+        if memo is None: return self._score(users, max_gaps)
+        if memo[0] is not None and np.array_equal(memo[0], users): return memo[1].copy()
+        S = self._score(users, max_gaps)
+        self._reuse = (users.copy(), S.copy())  # copies: a caller may change what it is given (the two-stage model does)
+        return S
+    def _score(self, users:np.ndarray, max_gaps:int) -> np.ndarray:
         if not self.model.mixture: return self.query(users) @ self.item_vecs.T
         gaps = (tf.gather(self.model.histories, users).numpy() != self.enc.n_items).sum(1) + 1  # these users' rows only
         chunk = np.cumsum(gaps) // max_gaps  # consecutive users, about max_gaps gaps per call

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from .core import ParameterError, RecsysError, atomic_write, file_lock
 from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, MovieLens, ProtocolData, load_movielens, prepare, protocol_name, synthetic_movielens
-from .evaluation import BASELINES, PROTOCOLS, Report, evaluate, format_table, save_report, score_model
+from .evaluation import BASELINES, PROTOCOLS, Report, evaluate, evaluate_topn_together, format_table, save_report, score_model
 from .interactions import DUPLICATES, load_interactions
 from .fit import cluster_size, is_chief, worker_strategy
 from .runs import (MANIFEST, MODELS, FILES, LoadedRun, RawIds, SequenceFunctions, ServedModel, harness_scorer, latest_run,
@@ -465,6 +465,15 @@ Run.train_models = train_models
 # %% ../nbs/02c_train.ipynb #304960e2
 SERVABLE = ('two_stage', 'retrieval', 'sequence')  # in the order that breaks an exact tie
 
+def _passes(names:list) -> list:
+    "`names` grouped into evaluation passes, in their order: the two-stage model with retrieval (it re-uses retrieval's scores of each batch of users), every other model alone."
+    shared = [n for n in names if n in ('retrieval', 'two_stage')]
+    out, done = [], False
+    for n in names:
+        if n not in shared or len(shared) < 2: out.append([n])
+        elif not done: out.append(shared); done = True
+    return out
+
 def pick_served(validation:dict) -> str:
     "The candidate with the highest validation ndcg@10 (then hr@10, then `SERVABLE` order)."
     if not validation: raise ParameterError("no candidate to serve: train retrieval or sequence")
@@ -472,7 +481,7 @@ def pick_served(validation:dict) -> str:
 
 def choose_served(run:Run) -> Run:
     "Score each trained candidate on the validation split (tuning-phase models) and choose the one to serve."
-    from recsysmodel.evaluation import evaluate_topn
+    from contextlib import nullcontext
     from recsysmodel.data import interactions
     t0, p, d = time.perf_counter(), run.params, run.data
     # without refit the trained models are the tuning-phase ones, holding all training data as their users' histories:
@@ -488,11 +497,12 @@ def choose_served(run:Run) -> Run:
         for m in ('retrieval', 'sequence'):
             if tuned[m] is not None: candidates[m] = tuned[m]
         validation = {}
-        if PROTOCOLS[p['protocol']]['topn']:
+        if PROTOCOLS[p['protocol']]['topn'] and candidates:
             seen = interactions(d.fit_part, d.n_users, d.n_items)
-            for name, model in candidates.items():
-                v = evaluate_topn(model, d.valid, seen, ks=(10,), accuracy=False).metrics
-                validation[name] = {'hr@10': v['hr@10'], 'ndcg@10': v['ndcg@10']}
+            for group in _passes(list(candidates)):  # the two-stage model and retrieval in one pass: retrieval's scores once
+                with tuned['retrieval'].reuse_scores() if 'retrieval' in group and tuned['retrieval'] is not None else nullcontext():
+                    res, _ = evaluate_topn_together({n: candidates[n] for n in group}, d.valid, seen, ks=(10,), accuracy=False)
+                validation.update({n: {'hr@10': r.metrics['hr@10'], 'ndcg@10': r.metrics['ndcg@10']} for n, r in res.items()})
     finally:
         for m in swapped: m.set_history(d.train)
     if validation: chosen = pick_served(validation)
@@ -545,14 +555,22 @@ def evaluate_models(run:Run) -> Run:
               if m is not None and what['topn']] + \
              ([('ranking', run.ranking, 'rating')] if run.ranking is not None and what['rating'] else []) + \
              ([('served', harness_scorer(run.served, d.enc), 'topn')] if what['topn'] else [])
-    seconds = {}
-    for name, model, kind in tqdm(models, desc='evaluating models', disable=not p['progress']):
-        t1 = time.perf_counter()
+    seconds, by_name = {}, {n: (m, kind) for n, m, kind in models}
+    for group in tqdm(_passes([n for n, _, _ in models]), desc='evaluating models', disable=not p['progress']):
         # top-K accuracy (training items not excluded) says nothing of a list that excludes them: not computed for these
-        res = score_model(model, d, kind, accuracy=name not in ('two_stage', 'served'))
-        seconds[name] = round(time.perf_counter() - t1, 3)
-        metrics[name] = res.metrics
-        if res.rec_counts is not None: recs[name] = res.rec_counts
+        accuracy = {n: n not in ('two_stage', 'served') for n in group}
+        if len(group) == 1:
+            t1, (name, (model, kind)) = time.perf_counter(), (group[0], by_name[group[0]])
+            results = {name: score_model(model, d, kind, accuracy=accuracy[name])}
+            seconds[name] = round(time.perf_counter() - t1, 3)
+        else:  # retrieval and the two-stage model in one pass; the two-stage row's seconds are then its second stage's
+            with run.retrieval.reuse_scores():
+                results, s = evaluate_topn_together({n: by_name[n][0] for n in group}, d.test, d.seen,
+                                                    accuracy={n: a and PROTOCOLS[d.protocol]['accuracy'] for n, a in accuracy.items()})
+            seconds.update(s)
+        for name, res in results.items():
+            metrics[name] = res.metrics
+            if res.rec_counts is not None: recs[name] = res.rec_counts
     run._timed('evaluate_models', t0)
     run.metrics = metrics
     run.report = Report(d.dataset, d.protocol, metrics, {**(base.params if base else {}), **{m: run.chosen.get(m, {}) for m, _, _ in models}},
