@@ -205,6 +205,7 @@ class Retrieval:
     def __init__(self, model:TwoTower, enc:IdEncoding, seen, config=None, best_epoch:int|None=None):
         self.model, self.enc, self.seen = model, enc, seen.tocsr()
         self.config, self.best_epoch = config, best_epoch  # the `RetrievalConfig` and best epoch it was trained with (set by `train_retrieval`)
+        self._reuse = None  # (users, scores) of the last call inside `reuse_scores`
         self.refresh()
     def set_history(self, df:pd.DataFrame):
         "Use the interactions of `df` (e.g. all ratings, for serving) as the users' histories and rated items."
@@ -225,7 +226,7 @@ class Retrieval:
     def score(self, users, max_gaps:int=4096) -> np.ndarray:
         "Scores of every item for user indices (the evaluation harness's interface); a gap mixture in chunks of at most `max_gaps` gaps."
         users = np.asarray(users)
-        memo = getattr(self, '_reuse', None)
+        memo = self._reuse
         if memo is None: return self._score(users, max_gaps)
         if memo[0] is not None and np.array_equal(memo[0], users): return memo[1].copy()
         S = self._score(users, max_gaps)

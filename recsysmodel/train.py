@@ -500,7 +500,7 @@ def choose_served(run:Run) -> Run:
         if PROTOCOLS[p['protocol']]['topn'] and candidates:
             seen = interactions(d.fit_part, d.n_users, d.n_items)
             for group in _passes(list(candidates)):  # the two-stage model and retrieval in one pass: retrieval's scores once
-                with tuned['retrieval'].reuse_scores() if 'retrieval' in group and tuned['retrieval'] is not None else nullcontext():
+                with tuned['retrieval'].reuse_scores() if len(group) > 1 else nullcontext():
                     res, _ = evaluate_topn_together({n: candidates[n] for n in group}, d.valid, seen, ks=(10,), accuracy=False)
                 validation.update({n: {'hr@10': r.metrics['hr@10'], 'ndcg@10': r.metrics['ndcg@10']} for n, r in res.items()})
     finally:
