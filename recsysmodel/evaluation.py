@@ -145,7 +145,7 @@ def _ranks(S, rows, targets, users, chunk=64) -> np.ndarray:
 def top_k(S:np.ndarray, users, k:int) -> np.ndarray:
     "Each row's `k` best items, best first, in `sort_keys` order (row j is user `users[j]`); keys only for the items at or above the k-th score."
     n = S.shape[1]; k = min(k, n)
-    v = np.full((len(S), 1), -np.inf, np.float32)
+    v = np.full((len(S), 1), -np.inf, S.dtype)
     if k < n:
         live = np.count_nonzero(S > -np.inf, axis=1)
         few = (live >= k) & (live <= n // 8)  # a list of candidates, -inf elsewhere: its k-th score among the candidates
@@ -217,6 +217,7 @@ def evaluate_topn_together(models:dict, test:pd.DataFrame, seen:sp.csr_matrix, k
     "`evaluate_topn` of several models (name -> model) in one pass: each batch of users is scored by every model in turn, so one may reuse another's scores of the same users (`Retrieval.reuse_scores`). `accuracy`: one flag, or one per name. Returns ({name: TopNResult}, {name: seconds}), a model's seconds being its own scoring and the ranking of its scores."
     from tqdm.auto import tqdm
     if not models: raise ParameterError("evaluate_topn_together needs at least one model")
+    if not seen.has_canonical_format: seen = seen.copy(); seen.sum_duplicates()  # an item listed twice is still one item to exclude
     test = test.sort_values('user_idx', kind='stable')
     users, items = test.user_idx.to_numpy(), test.item_idx.to_numpy()
     uniq, starts = np.unique(users, return_index=True)
