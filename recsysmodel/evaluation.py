@@ -185,8 +185,9 @@ def _above(er, ek, qr, qk, n_rows:int) -> np.ndarray:
 
 def _rank_part(S, ub, rows, targets, seen_rows, kmax:int, accuracy:bool, chunk:int=64) -> tuple:
     "Ranks (nothing excluded, training items excluded) and top-`kmax` lists of one part of a batch's scores (`rows` sorted)."
-    # a chunk of rows at a time: the comparisons' temporaries stay small and are reused (fresh pages for a whole
-    # part's made ranking 30 % slower); the ranks are computed once, the training items' effect on them from the items alone
+    # a chunk of rows at a time: the comparisons' temporaries stay small and are reused (a whole part's, fresh pages
+    # each time, made the ranking 30 % slower); each target is ranked once, the training items' effect on its rank
+    # counted from those items alone
     n = len(S)
     ra = np.empty(len(rows), np.int64) if accuracy else None
     rx, top = np.empty(len(rows), np.int64), np.empty((n, kmax), np.int64)
