@@ -40,14 +40,22 @@ def _mono(s:np.ndarray) -> np.ndarray:
     b = (np.asarray(s, np.float32) + np.float32(0)).view(np.uint32)  # -0.0 + 0.0 is +0.0: one zero, as comparisons see it
     return np.where(b >> 31, ~b, b | np.uint32(0x80000000)).astype(np.uint64)
 
+_ITEM_MUL, _USER_MUL = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
+
+def _mix(h:np.ndarray) -> np.ndarray:
+    "The finalizer of `tie_hash`, in place on a fresh uint64 array `h` of (item term) ^ (user term): its upper 32 bits."
+    with np.errstate(over='ignore'):  # a splitmix64-style mix; uint64 arithmetic wraps by design
+        t = h >> np.uint64(31); h ^= t
+        h *= np.uint64(0x94D049BB133111EB)
+        np.right_shift(h, np.uint64(29), out=t); h ^= t
+    h >>= np.uint64(32)
+    return h
+
 def tie_hash(users, items) -> np.ndarray:
     "A fixed uint64 hash of (user, item) pairs (broadcast), its upper 32 bits mixed: the tie-break of every ranking."
     items, users = np.asarray(items, dtype=np.uint64), np.asarray(users, dtype=np.uint64)
-    with np.errstate(over='ignore'):  # a splitmix64-style mix of (user, item); uint64 arithmetic wraps by design
-        h = (items + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15) ^ (users + np.uint64(1)) * np.uint64(0xBF58476D1CE4E5B9)
-        h = (h ^ (h >> np.uint64(31))) * np.uint64(0x94D049BB133111EB)
-        h ^= h >> np.uint64(29)
-    return h >> np.uint64(32)
+    with np.errstate(over='ignore'): h = (items + np.uint64(1)) * _ITEM_MUL ^ (users + np.uint64(1)) * _USER_MUL
+    return _mix(np.array(h, np.uint64, ndmin=1)).reshape(np.shape(h))[()]  # (a scalar for scalar pairs)
 
 def sort_keys(scores:np.ndarray, users) -> np.ndarray:
     "uint64 keys ordered like float32 `scores` (one row per user in `users`), ties broken by a hash of (user, item)."
@@ -103,18 +111,13 @@ def _nonzero(B:np.ndarray) -> tuple:
 
 @functools.lru_cache(maxsize=4)
 def _item_term(n:int) -> np.ndarray:
-    "The items' half of `tie_hash` for items 0..n-1."
-    with np.errstate(over='ignore'): return (np.arange(n, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    "The items' half of `tie_hash` for items 0..n-1, made once per catalogue size."
+    with np.errstate(over='ignore'): return (np.arange(n, dtype=np.uint64) + np.uint64(1)) * _ITEM_MUL
 
 def _row_hashes(users, n:int) -> np.ndarray:
-    "`tie_hash` of each of `users` with every item 0..n-1: a (users x n) array, worked in place."
-    with np.errstate(over='ignore'):
-        h = _item_term(n)[None, :] ^ ((np.asarray(users, np.uint64) + np.uint64(1)) * np.uint64(0xBF58476D1CE4E5B9))[:, None]
-        t = h >> np.uint64(31); h ^= t
-        h *= np.uint64(0x94D049BB133111EB)
-        np.right_shift(h, np.uint64(29), out=t); h ^= t
-    h >>= np.uint64(32)
-    return h
+    "`tie_hash` of each of `users` with every item 0..n-1: a (users x n) array, the items' half reused."
+    with np.errstate(over='ignore'): u = (np.asarray(users, np.uint64) + np.uint64(1)) * _USER_MUL
+    return _mix(_item_term(n)[None, :] ^ u[:, None])
 
 def _ranks(S, rows, targets, users, chunk=64) -> np.ndarray:
     "`target_ranks` of `targets` in rows `rows` of the scores `S` (row j is user `users[j]`): float comparisons, and the tie hash only where an item ties with a target."
