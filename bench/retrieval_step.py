@@ -14,8 +14,12 @@ With `--fit-batches N`, each set-up also runs `model.fit` over the first N batch
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
 pipeline and Keras' loop included. The per-step figures always run one step per call.
+With `--profile N`, each set-up also runs N train steps over N distinct real batches under TensorFlow's profiler and
+reports where the compute threads spent the step (`profile`): milliseconds per step of kernel time summed over the
+threads (so larger than the step's wall time on 2 cores; work an op hands to the other thread's pool is not counted),
+by part (the forward pass, `gradient_tape/` the gradient, the optimizer's ops) and by op type (the 12 largest).
 """
-import argparse, json, os, statistics, sys, time
+import argparse, collections, glob, json, os, statistics, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
@@ -36,6 +40,34 @@ def ms(f, reps):
         rounds.append((time.perf_counter() - t) / reps * 1000)
     return round(statistics.median(rounds), 1)
 
+def profile(m, batches:list) -> dict:
+    "Kernel milliseconds per step of `m`'s train step over `batches` (one step each), by part and by op type, from TensorFlow's profiler."
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    it = iter(tf.data.Dataset.from_tensor_slices({k: tf.stack([b[k] for b in batches]) for k in batches[0]}).repeat())
+    for _ in range(3): m.train_function(it)
+    with tempfile.TemporaryDirectory() as d:
+        tf.profiler.experimental.start(d)
+        t = time.perf_counter()
+        for _ in batches: m.train_function(it)
+        wall = time.perf_counter() - t
+        tf.profiler.experimental.stop()
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(open(glob.glob(f"{d}/**/*.xplane.pb", recursive=True)[0], 'rb').read())
+    part, kind, opt = collections.Counter(), collections.Counter(), m.optimizer.name + '/'
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith('tf_Compute'): continue
+            for ev in line.events:
+                name = plane.event_metadata[ev.metadata_id].name
+                if ':' not in name or '::' in name: continue  # the executor's and thread pools' own events, not kernels
+                op, op_type = name.rsplit(':', 1)
+                ms = ev.duration_ps / 1e9 / len(batches)
+                part['optimizer' if op.startswith(opt) else 'gradient' if op.startswith('gradient_tape/') else 'forward'] += ms
+                kind[op_type] += ms
+    return {'steps': len(batches), 'wall_ms_per_step': round(wall / len(batches) * 1000, 1),
+            'kernel_ms_per_step': round(sum(part.values()), 1), 'by_part_ms': {k: round(v, 1) for k, v in part.most_common()},
+            'by_op_type_ms': {k: round(v, 2) for k, v in kind.most_common(12)}}
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('--ratings', type=int, default=3_000_000)
@@ -44,6 +76,7 @@ def main(argv=None):
     p.add_argument('--setups', default=','.join(SETUPS), help='comma-separated set-up names (default: all)')
     p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
     p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function (Keras' steps_per_execution)")
+    p.add_argument('--profile', type=int, default=0, metavar='N', help="also profile N train steps over N distinct batches: kernel time by part and op type (0: no)")
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_step.json'))
     a = p.parse_args(argv)
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
@@ -72,6 +105,10 @@ def main(argv=None):
             n = min(a.fit_batches * a.batch_size, len(data.fit_part))
             r.update(fit_batches=a.fit_batches, steps_per_execution=a.steps_per_execution, fit_s=round(secs, 2),
                      fit_ms_per_step=round(secs / -(-n // a.batch_size) * 1000, 1), fit_ratings_per_s=round(n / secs))
+        if a.profile:
+            it, batches = iter(training_dataset(cfg, data.fit_part, data.n_items)), []
+            for _ in range(a.profile): batches.append(next(it))
+            r['profile'] = profile(m, batches)
         rows[name] = r
         print(name, r, file=sys.stderr, flush=True)
     out = {'machine': {'cpus': os.cpu_count()}, 'dataset': {'kind': 'synthetic, ML-20M users and items', 'users': data.n_users,
