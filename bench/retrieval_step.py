@@ -1,7 +1,7 @@
 """Retrieval training step at ML-20M's shape -> bench/results/retrieval_step.json: where a step's time goes.
 
     python bench/retrieval_step.py [--ratings 3000000] [--batch-size 1024] [--reps 30] [--setups NAME,...]
-                                   [--fit-batches 0] [--steps-per-execution 1]
+                                   [--fit-batches 0] [--steps-per-execution 1] [--profile 0]
 
 A synthetic dataset with ML-20M's users and items (138,493 x 26,744; fewer ratings than ML-20M, since only the
 shape of a batch matters here) is split leave-last-out; for each training set-up the two-tower model ('latest'
@@ -14,12 +14,13 @@ With `--fit-batches N`, each set-up also runs `model.fit` over the first N batch
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
 pipeline and Keras' loop included. The per-step figures always run one step per call.
-With `--profile N`, each set-up also runs N train steps over N distinct real batches under TensorFlow's profiler and
-reports where the compute threads spent the step (`profile`): milliseconds per step of kernel time summed over the
-threads (so larger than the step's wall time on 2 cores; work an op hands to the other thread's pool is not counted),
-by part (the forward pass, `gradient_tape/` the gradient, the optimizer's ops) and by op type (the 12 largest).
+With `--profile N`, each set-up also runs N train steps over N distinct real batches (at most an epoch's) under
+TensorFlow's profiler and reports where the compute threads spent a step (`profile`): the wall milliseconds per step
+under the profiler, and the kernel milliseconds per step summed over the threads (so more than the wall time on 2
+cores; work an op hands to the other thread's pool is not counted), by part (the forward pass, `gradient_tape/` the
+gradient, the optimizer's ops) and by op type (the 12 largest).
 """
-import argparse, collections, glob, json, os, statistics, sys, tempfile, time
+import argparse, collections, glob, itertools, json, os, statistics, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
@@ -42,7 +43,8 @@ def ms(f, reps):
 
 def profile(m, batches:list) -> dict:
     "Kernel milliseconds per step of `m`'s train step over `batches` (one step each), by part and by op type, from TensorFlow's profiler."
-    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+    try: from tensorflow.tsl.profiler.protobuf import xplane_pb2  # TensorFlow's own copy of the profiler's protocol buffers
+    except ImportError as e: raise SystemExit(f"--profile needs TensorFlow's profiler protocol buffers (tensorflow.tsl.profiler.protobuf): {e}")
     it = iter(tf.data.Dataset.from_tensor_slices({k: tf.stack([b[k] for b in batches]) for k in batches[0]}).repeat())
     for _ in range(3): m.train_function(it)
     with tempfile.TemporaryDirectory() as d:
@@ -79,6 +81,7 @@ def main(argv=None):
     p.add_argument('--profile', type=int, default=0, metavar='N', help="also profile N train steps over N distinct batches: kernel time by part and op type (0: no)")
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_step.json'))
     a = p.parse_args(argv)
+    if a.profile < 0: p.error(f"--profile must be 0 or more steps, got {a.profile}")
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
     if unknown := [n for n in names if n not in SETUPS]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
@@ -106,9 +109,7 @@ def main(argv=None):
             r.update(fit_batches=a.fit_batches, steps_per_execution=a.steps_per_execution, fit_s=round(secs, 2),
                      fit_ms_per_step=round(secs / -(-n // a.batch_size) * 1000, 1), fit_ratings_per_s=round(n / secs))
         if a.profile:
-            it, batches = iter(training_dataset(cfg, data.fit_part, data.n_items)), []
-            for _ in range(a.profile): batches.append(next(it))
-            r['profile'] = profile(m, batches)
+            r['profile'] = profile(m, list(itertools.islice(training_dataset(cfg, data.fit_part, data.n_items), a.profile)))
         rows[name] = r
         print(name, r, file=sys.stderr, flush=True)
     out = {'machine': {'cpus': os.cpu_count()}, 'dataset': {'kind': 'synthetic, ML-20M users and items', 'users': data.n_users,
