@@ -55,7 +55,7 @@ def tie_hash(users, items) -> np.ndarray:
     "A fixed uint64 hash of (user, item) pairs (broadcast), its upper 32 bits mixed: the tie-break of every ranking."
     items, users = np.asarray(items, dtype=np.uint64), np.asarray(users, dtype=np.uint64)
     with np.errstate(over='ignore'): h = (items + np.uint64(1)) * _ITEM_MUL ^ (users + np.uint64(1)) * _USER_MUL
-    return _mix(np.array(h, np.uint64, ndmin=1)).reshape(np.shape(h))[()]  # (a scalar for scalar pairs)
+    return _mix(np.atleast_1d(h)).reshape(np.shape(h))[()]  # mixed in place (h is fresh); a scalar for scalar pairs
 
 def sort_keys(scores:np.ndarray, users) -> np.ndarray:
     "uint64 keys ordered like float32 `scores` (one row per user in `users`), ties broken by a hash of (user, item)."
@@ -209,7 +209,8 @@ def _rank_part(S, ub, rows, targets, seen_rows, kmax:int, accuracy:bool, chunk:i
         low = np.flatnonzero(np.isneginf(t))
         if len(low): a[low] += _above(r, hs, rr[low], ht[low], len(X))
         X[r, c] = -np.inf
-        code, at = r * np.int64(S.shape[1]) + c, rr * np.int64(S.shape[1]) + tt  # (row, item) codes: a canonical matrix's ascend
+        # (row, item) codes of the training items (ascending: a canonical matrix's order) and of the targets
+        code, at = r * np.int64(S.shape[1]) + c, rr * np.int64(S.shape[1]) + tt
         own = np.flatnonzero(code[np.minimum(np.searchsorted(code, at), len(code) - 1)] == at) if len(code) else code  # a target among the training items
         if len(own): a[own] = _ranks(X, rr[own], tt[own], u)
         rx[lo:hi] = a
