@@ -9,7 +9,7 @@ query, dim 128) runs one fixed batch `--reps` times: the forward loss, loss + gr
 step (gradient + optimizer update). Milliseconds are medians of 3 rounds; ratings/s = batch size / train step.
 Set-ups: the default (rows shuffled one by one, Adam), `rows_per_user` 8 (runs of one user's rows: each history
 pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch touched are updated), and both;
-`--setups` picks some (comma-separated names).
+`--setups` picks some (comma-separated names), or other run lengths by the same names (`rows_per_user 16 + lazy-adam`).
 With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
@@ -31,6 +31,14 @@ from recsysmodel.retrieval import RetrievalConfig, build_two_tower, training_dat
 HERE = Path(__file__).resolve().parent
 SETUPS = {'default': {}, 'rows_per_user 8': {'rows_per_user': 8}, 'lazy-adam': {'optimizer': 'lazy-adam'},
           'rows_per_user 8 + lazy-adam': {'rows_per_user': 8, 'optimizer': 'lazy-adam'}}
+
+def setup(name:str) -> dict|None:
+    "The config changes of a set-up name: one of SETUPS, or 'rows_per_user N' with or without ' + lazy-adam'; None if neither."
+    if name in SETUPS: return SETUPS[name]
+    runs, plus, opt = name.partition(' + ')
+    kind, _, n = runs.partition(' ')
+    if kind != 'rows_per_user' or not n.isdigit() or int(n) < 1 or (plus and opt != 'lazy-adam'): return None
+    return {'rows_per_user': int(n), **({'optimizer': 'lazy-adam'} if plus else {})}
 
 def ms(f, reps):
     f()
@@ -75,7 +83,7 @@ def main(argv=None):
     p.add_argument('--ratings', type=int, default=3_000_000)
     p.add_argument('--batch-size', type=int, default=1024)
     p.add_argument('--reps', type=int, default=30)
-    p.add_argument('--setups', default=','.join(SETUPS), help='comma-separated set-up names (default: all)')
+    p.add_argument('--setups', default=','.join(SETUPS), help="comma-separated set-up names (default: the four above; also 'rows_per_user N[ + lazy-adam]')")
     p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
     p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function (Keras' steps_per_execution)")
     p.add_argument('--profile', type=int, default=0, metavar='N', help="also profile N train steps over N distinct batches: kernel time by part and op type (0: no)")
@@ -83,12 +91,12 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.profile < 0: p.error(f"--profile must be 0 or more steps, got {a.profile}")
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
-    if unknown := [n for n in names if n not in SETUPS]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}")
+    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or 'rows_per_user N[ + lazy-adam]'")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
     data = prepare(syn, 'leave-last-out')
     rows = {}
     for name in names:
-        kw = SETUPS[name]
+        kw = setup(name)
         cfg = RetrievalConfig(query='latest', batch_size=a.batch_size, **kw).resolved(data.train)
         m, _ = build_two_tower(cfg, data, syn.items, data.fit_part)
         b = next(iter(training_dataset(cfg, data.fit_part, data.n_items)))
