@@ -118,7 +118,7 @@ def main(argv=None):
                      fit_ms_per_step=round(secs / -(-n // a.batch_size) * 1000, 1), fit_ratings_per_s=round(n / secs))
         if a.profile:
             r['profile'] = profile(m, list(itertools.islice(training_dataset(cfg, data.fit_part, data.n_items), a.profile)))
-        rows[name] = r
+        rows[name if name not in rows else f"{name} #{sum(k.split(' #')[0] == name for k in rows) + 1}"] = r  # a repeat (drift) kept apart
         print(name, r, file=sys.stderr, flush=True)
     out = {'machine': {'cpus': os.cpu_count()}, 'dataset': {'kind': 'synthetic, ML-20M users and items', 'users': data.n_users,
            'items': data.n_items, 'ratings': a.ratings}, 'batch_size': a.batch_size, 'query': 'latest', 'dim': 128,

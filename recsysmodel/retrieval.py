@@ -307,12 +307,17 @@ def grouped_order(users:np.ndarray, rows_per_user:int, rng:np.random.Generator) 
     "A permutation of rows: each user's rows in random order, cut into runs of at most `rows_per_user`, the runs in random order."
     n = len(users)
     if n == 0: return np.zeros(0, np.int64)
-    order = np.lexsort((rng.random(n), users))  # by user, random within a user
+    # by user, random within a user: one sort of 64-bit keys, the user above a random draw; the runs are then shuffled
+    # as slices, with no second sort (a lexsort and a sort of the runs took three times as long: 13 s an epoch at 20M)
+    order = np.argsort((users.astype(np.int64) << 32) | rng.integers(0, 2**32, n, dtype=np.int64))
     u = users[order]
     start = np.r_[0, np.flatnonzero(u[1:] != u[:-1]) + 1]
     pos = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))  # position within the user's rows
-    run = np.cumsum(pos % rows_per_user == 0) - 1
-    return order[np.argsort(rng.random(run[-1] + 1)[run], kind='stable')]
+    run = np.flatnonzero(pos % rows_per_user == 0)  # where each run starts in `order`: runs are its slices
+    pick = rng.permutation(len(run))  # the runs in random order
+    length = np.diff(np.r_[run, n])[pick]
+    within = np.arange(n) - np.repeat(np.cumsum(length) - length, length)  # each row's place in its run
+    return order[np.repeat(run[pick], length) + within]
 
 def training_dataset(cfg:RetrievalConfig, df:pd.DataFrame, n_items:int) -> tf.data.Dataset:
     "The shuffled, batched training examples of `df` for a resolved `cfg` (with each row's nearby items when the query pools them); a new order every epoch."
