@@ -12,7 +12,7 @@ With --ml-20m DIR (a folder holding ml-20m/ or ml-20m.zip), the real ml-20m is r
 With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a share F of the ratings of a
 --sample-of-sized log (default ML-20M's 20M; every user and item of it can appear), the run's own protocol.
 
-Every run uses --settings (default: the large-log settings: runs of 8 rows of one user per retrieval batch, lazy
+Every run uses --settings (default: the large-log settings: runs of 16 rows of one user per retrieval batch (8 in the runs of bench/results/scale.json so far), lazy
 Adam for retrieval and ranking, the sequence model's sampled softmax, no refit: the tuning-phase models serve). Reported per size: wall seconds of the run, the run's own step timings,
 retrieval training ratings/s and sequence training events/s (the tuning phase's training rows x epochs / the
 epochs' training seconds, validation excluded), evaluation seconds (the steps', and per row of the metrics table: its
@@ -29,7 +29,7 @@ from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
-LARGE = '--retrieval-rows-per-user 8 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled --no-refit'
+LARGE = '--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled --no-refit'
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
 
 def shape(n_ratings:int) -> dict:
@@ -103,7 +103,7 @@ def main(argv=None):
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
     p.add_argument('--progress', action='store_true', help="keep each run's progress bars in its train.log (printed with the run folder) to follow a long run")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
-    p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs, protocol and settings) beside these, ordered by size")
+    p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs and protocol; each run keeps its own settings) beside these, ordered by size")
     a = p.parse_args(argv)
     common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
     common += a.settings.split()
@@ -117,7 +117,7 @@ def main(argv=None):
             print(f"{size:,} ratings: training run... (log: {folder/'runs'/'train.log'})", file=sys.stderr)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, 'settings': a.settings, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.sample_frac:
             folder = Path(tmp)/f"sample{a.sample_of}"; folder.mkdir()
@@ -126,20 +126,20 @@ def main(argv=None):
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
                      '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, 'settings': a.settings, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
-            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
+            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, 'settings': a.settings, **r})
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
-        same = {k: old.get(k) for k in ('epochs', 'protocol', 'settings')} == {'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings}
-        if not same: raise SystemExit(f"{a.merge} was run with other epochs, protocol or settings: not merged")
+        same = {k: old.get(k) for k in ('epochs', 'protocol')} == {'epochs': a.epochs, 'protocol': a.protocol}
+        if not same: raise SystemExit(f"{a.merge} was run with other epochs or protocol: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
-        rows = sorted([{'commit': old.get('commit'), **r} for r in old['runs']] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,
+        rows = sorted([{'commit': old.get('commit'), 'settings': old.get('settings'), **r} for r in old['runs']] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
+    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,  # this call's; each run has its own
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

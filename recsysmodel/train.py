@@ -51,7 +51,7 @@ PARAMETERS = {  # name: (default, type, help)
     'query': ('gap-mixture', str, "retrieval query: gap-mixture (best on random splits), latest (best on leave-last-out) or history"),
     'index': ('brute_force', str, "served retrieval index: brute_force (exact) or scann (approximate, fast; not with gap-mixture)"),
     'retrieval_batch_size': (1024, int, "retrieval training batch size (in-batch softmax: also the number of negatives)"),
-    'retrieval_rows_per_user': (1, int, "retrieval batches as runs of this many rows of one user (faster on large logs: 8; 1: rows shuffled one by one)"),
+    'retrieval_rows_per_user': (1, int, "retrieval batches as runs of this many rows of one user (faster on large logs: 16; 1: rows shuffled one by one)"),
     'retrieval_optimizer': ('adam', str, "retrieval optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with large catalogues)"),
     'ranking_batch_size': (256, int, "ranking training batch size"),
     'ranking_optimizer': ('adam', str, "ranking optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with many users)"),
