@@ -11,8 +11,8 @@ embedding tables (bench/retrieval_step.py --profile, the Scaling page). A faster
 Each changes the model, so it is chosen on validation.
 This trains the two-tower model as a large-log run does (leave-last-out split of a synthetic ML-20M-shaped log of
 --ratings, bench/scale.py's shapes; the `'latest'` query, as bench/scale.py trains leave-last-out; runs of one user's
-rows per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate[:rows_per_user] of --grid (rows_per_user 8,
-a run's, where it is left out), and reports the training
+rows per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate[:rows_per_user] of --grid (rows_per_user 8
+where it is left out: the large-log setting of this script's earlier runs; 16 since), and reports the training
 ratings/s (the tuning part's ratings x epochs / the epochs' training seconds, validation excluded) and the validation
 hr@10 and hr@100 after each epoch. The test set is not read. `best_on_validation` is the setting with the highest
 last-epoch validation hr@10.
@@ -63,7 +63,7 @@ def main(argv=None):
            'data': {'kind': 'synthetic, ML-20M-shaped', 'ratings': len(ds.ratings), 'users': data.n_users, 'items': data.n_items,
                     'protocol': protocol, 'sample_frac': a.sample_frac, 'fit_part': len(data.fit_part), 'valid': len(data.valid),
                     'generate_and_split_s': round(time.perf_counter() - t, 1)},
-           'seed': a.seed, 'settings': f"query {query!r}, lazy-adam, no refit (the large-log settings; rows_per_user per run, 8 theirs)", 'runs': []}
+           'seed': a.seed, 'settings': f"query {query!r}, lazy-adam, no refit (the large-log settings; rows_per_user per run)", 'runs': []}
     print(f"data ready in {out['data']['generate_and_split_s']} s", file=sys.stderr)
     for batch, dim, lr, rows in grid:
         print(f"batch {batch}, dim {dim}, learning rate {lr}, rows per user {rows}...", file=sys.stderr)
