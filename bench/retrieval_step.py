@@ -29,16 +29,18 @@ from recsysmodel.data import synthetic_movielens, prepare
 from recsysmodel.retrieval import RetrievalConfig, build_two_tower, training_dataset
 
 HERE = Path(__file__).resolve().parent
-SETUPS = {'default': {}, 'rows_per_user 8': {'rows_per_user': 8}, 'lazy-adam': {'optimizer': 'lazy-adam'},
-          'rows_per_user 8 + lazy-adam': {'rows_per_user': 8, 'optimizer': 'lazy-adam'}}
+SETUPS = ('default', 'rows_per_user 8', 'lazy-adam', 'rows_per_user 8 + lazy-adam')  # the default set-ups
 
 def setup(name:str) -> dict|None:
-    "The config changes of a set-up name: one of SETUPS, or 'rows_per_user N' with or without ' + lazy-adam'; None if neither."
-    if name in SETUPS: return SETUPS[name]
-    runs, plus, opt = name.partition(' + ')
-    kind, _, n = runs.partition(' ')
-    if kind != 'rows_per_user' or not n.isdigit() or int(n) < 1 or (plus and opt != 'lazy-adam'): return None
-    return {'rows_per_user': int(n), **({'optimizer': 'lazy-adam'} if plus else {})}
+    "The config changes of a set-up name: 'default', or parts joined by ' + ', each 'lazy-adam' or 'rows_per_user N'; None if not one."
+    if name == 'default': return {}
+    kw = {}
+    for part in name.split(' + '):
+        kind, _, n = part.partition(' ')
+        if part == 'lazy-adam' and 'optimizer' not in kw: kw['optimizer'] = 'lazy-adam'
+        elif kind == 'rows_per_user' and n.isdigit() and int(n) >= 1 and kind not in kw: kw[kind] = int(n)
+        else: return None
+    return kw
 
 def ms(f, reps):
     f()
@@ -83,7 +85,7 @@ def main(argv=None):
     p.add_argument('--ratings', type=int, default=3_000_000)
     p.add_argument('--batch-size', type=int, default=1024)
     p.add_argument('--reps', type=int, default=30)
-    p.add_argument('--setups', default=','.join(SETUPS), help="comma-separated set-up names (default: the four above; also 'rows_per_user N[ + lazy-adam]')")
+    p.add_argument('--setups', default=','.join(SETUPS), help="comma-separated set-up names (default: the four above; any 'rows_per_user N', 'lazy-adam' or both joined by ' + ')")
     p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
     p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function (Keras' steps_per_execution)")
     p.add_argument('--profile', type=int, default=0, metavar='N', help="also profile N train steps over N distinct batches: kernel time by part and op type (0: no)")
@@ -91,7 +93,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.profile < 0: p.error(f"--profile must be 0 or more steps, got {a.profile}")
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
-    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or 'rows_per_user N[ + lazy-adam]'")
+    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or any 'rows_per_user N[ + lazy-adam]'")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
     data = prepare(syn, 'leave-last-out')
     rows = {}

@@ -12,8 +12,10 @@ With --ml-20m DIR (a folder holding ml-20m/ or ml-20m.zip), the real ml-20m is r
 With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a share F of the ratings of a
 --sample-of-sized log (default ML-20M's 20M; every user and item of it can appear), the run's own protocol.
 
-Every run uses --settings (default: the large-log settings: runs of 16 rows of one user per retrieval batch (8 in the runs of bench/results/scale.json so far), lazy
-Adam for retrieval and ranking, the sequence model's sampled softmax, no refit: the tuning-phase models serve). Reported per size: wall seconds of the run, the run's own step timings,
+Every run uses --settings (default: the large-log settings: runs of 16 rows of one user per retrieval batch, 8 in the
+runs of bench/results/scale.json so far; lazy Adam for retrieval and ranking, the sequence model's sampled softmax, no
+refit: the tuning-phase models serve); each run's row of the JSON records its settings. Reported per size: wall
+seconds of the run, the run's own step timings,
 retrieval training ratings/s and sequence training events/s (the tuning phase's training rows x epochs / the
 epochs' training seconds, validation excluded), evaluation seconds (the steps', and per row of the metrics table: its
 seconds and, of those, scoring every test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and
@@ -117,7 +119,7 @@ def main(argv=None):
             print(f"{size:,} ratings: training run... (log: {folder/'runs'/'train.log'})", file=sys.stderr)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, 'settings': a.settings, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.sample_frac:
             folder = Path(tmp)/f"sample{a.sample_of}"; folder.mkdir()
@@ -126,12 +128,13 @@ def main(argv=None):
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
                      '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, 'settings': a.settings, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
-            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, 'settings': a.settings, **r})
+            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
+    rows = [{**r, 'settings': a.settings} for r in rows]  # each run keeps its own (--merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
