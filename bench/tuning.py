@@ -3,10 +3,11 @@
     python bench/tuning.py [--ratings 5000000] [--tune-users 20000] [--out bench/results/tuning.json]
 
 A synthetic log shaped like ML-20M (bench/scale.py's shapes) is split leave-last-out as a run splits it; then
-`evaluate` runs EASE with its grid (five penalties, each fitted on the tuning part and judged by HR@10 on the
-validation answers, then the chosen one refitted and scored on the test set) twice: judged on every validation user
-(`tune_users=None`), and on at most --tune-users of them (the default of `evaluate`). Reported for each: the
-seconds, the penalty chosen, and the test figures. Both read the test set once each; the choice is made on validation.
+`evaluate` runs EASE with its grid (five penalties, walked from the middle: three or four of them fitted on the
+tuning part and judged by HR@10 on the validation answers, then the chosen one refitted and scored on the test
+set) twice: judged on every validation user (`tune_users=None`), and on at most --tune-users of them (the default
+of `evaluate`). Reported for each: the seconds, the penalty chosen, and the test figures. Both read the test set
+once each; the choice is made on validation.
 """
 import argparse, json, os, platform, sys, time
 from pathlib import Path

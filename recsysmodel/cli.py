@@ -119,6 +119,7 @@ def cmd_show(args) -> int:
     how = {'two_stage': f"retrieval query {s['query']}, index {s['index']}, {s['n_candidates']} candidates re-ranked, blend weight {s['weight']:g}",
            'retrieval': f"query {s['query']}, index {s['index']}", 'sequence': f"top {s['n_candidates']} after each user's history"}[s['model']]
     why = ', '.join(f"{k} {v['ndcg@10']:.4f}" for k, v in (s.get('validation') or {}).items())
+    if why and s.get('validation_users'): why += f", on {s['validation_users']:,} users"  # runs before tune_users: every user
     print(f"served: {s['model']} ({how}); chosen on {s.get('chosen_on', 'validation')}" + (f" (validation NDCG@10: {why})" if why else '')
           + "; its test figures are the `served` row")
     print(format_table(m['metrics'], [c for c in _COLUMNS if any(c in r for r in m['metrics'].values())]))

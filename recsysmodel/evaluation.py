@@ -20,8 +20,8 @@ from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, 
 __all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'tie_hash', 'sort_keys', 'target_ranks', 'ranking_metrics',
            'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn',
            'evaluate_topn_together', 'MostPopular', 'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias', 'Markov',
-           'ModelSpec', 'Report', 'score_model', 'tuning_rows', 'evaluate', 'tidy', 'format_table', 'plot_metrics_at_k',
-           'popularity_curve', 'plot_popularity_bias', 'save_report']
+           'ModelSpec', 'Report', 'score_model', 'walk', 'tuning_rows', 'evaluate', 'tidy', 'format_table',
+           'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -290,7 +290,7 @@ def _modelled_items(X, min_count:int, max_items:int) -> np.ndarray:
 class _ItemItem:
     "Shared scoring of the item-item models: a user's rated items times the weights `W` over the modelled items."
     def score(self, users):
-        if self.W is None: raise ValueError(f"{type(self).__name__}: its weights were released (fit_grid made the next model)")
+        if self.W is None: raise ValueError(f"{type(self).__name__}: its weights were released (its fitter made the next model)")
         S = np.full((len(users), self.n_items), -np.inf, np.float32)
         X, parts = self.X[users], np.array_split(np.arange(len(users)), min(threads(), max(1, len(users))))
         with ThreadPoolExecutor(len(parts)) as pool:  # SciPy's sparse x dense product releases the GIL: one part per core
@@ -348,12 +348,13 @@ class EASE(_ItemItem):
         self._items(train, n_users, n_items)
         return self._weights(gram(self.X))
     @classmethod
-    def fit_grid(cls, grid:list, train, n_users, n_items):
-        "EASE fitted on `train` with each parameter set of `grid` in turn, one Gram matrix for all: each model is usable until the next is made."
+    def fitter(cls, train, n_users, n_items) -> Callable:
+        "A function of one parameter set that fits EASE on `train`, one Gram matrix for all the sets of one item selection: each model is usable until the next is made."
         # the Gram matrix is made once, kept beside one working copy (1.6 GB more at 20k items) that each penalty factorises
         # in place: EASE's row of a 20M run took 374 s instead of 567 s (bench/results/scale.json, commits 17ed784, 47ba42e)
-        G = work = prev = key = None
-        for p in grid:
+        G = work = prev = key = items = None
+        def fit(p:dict):
+            nonlocal G, work, prev, key, items
             m = cls(**p)
             if prev is not None: prev.W = None  # its weights are the working copy, about to be overwritten: fail, don't score wrong
             if (m.min_count, m.max_items) != key:
@@ -364,7 +365,8 @@ class EASE(_ItemItem):
             m.keep, m.X, m.n_items = *items, n_items
             np.copyto(work, G)
             prev = m._weights(work)
-            yield prev
+            return prev
+        return fit
     def _weights(self, G):
         "The weights from the Gram matrix `G` (overwritten: they are kept in it)."
         from scipy.linalg import lapack
@@ -425,15 +427,18 @@ class Markov:
 # %% ../nbs/00a_evaluation.ipynb #143d30d8
 @dataclass
 class ModelSpec:
-    "How the harness builds a model: a factory, the parameter grid to tune on validation, and its kind."
+    "How the harness builds a model: a factory, the parameter grid to tune on validation, its kind, and how the grid is searched."
     factory:Callable
     grid:list = field(default_factory=lambda: [{}])
     kind:str = 'topn'  # 'topn' (scores the catalogue) or 'rating' (predicts ratings)
+    search:str = 'grid'  # 'grid': every point judged; 'walk': the grid is one parameter's values in order, judged by `walk`
+    def __post_init__(self):
+        if self.search not in ('grid', 'walk'): raise ParameterError(f"ModelSpec search must be 'grid' or 'walk', got {self.search!r}")
 
 BASELINES = {
     'most_popular': ModelSpec(MostPopular),
     'item_cooccurrence': ModelSpec(ItemCooccurrence),
-    'ease': ModelSpec(EASE, [{'lam': v} for v in (50, 100, 200, 400, 800)]),
+    'ease': ModelSpec(EASE, [{'lam': v} for v in (50, 100, 200, 400, 800)], search='walk'),
     'markov': ModelSpec(Markov),
     'global_mean': ModelSpec(GlobalMean, kind='rating'),
     'bias': ModelSpec(Bias, [{'reg_user': a, 'reg_item': b} for a in (2, 5, 10, 20) for b in (2, 5, 10, 20)], kind='rating'),
@@ -467,15 +472,33 @@ def _validation_score(model, spec, data, tune):
     v, seen = tune
     return evaluate_topn(model, v, seen, ks=(10,), accuracy=False).metrics['hr@10']
 
+def walk(n:int, figure:Callable) -> int:
+    "The index of the best of `n` ordered points by `figure(i)`, judged from the middle towards the better neighbour while the figure rises."
+    # a single-peaked figure's best point (ties: the lower index, as argmax), in 2 to n-1 judgements instead of n;
+    # a figure with two peaks may end on the lower one
+    seen = {}
+    f = lambda i: seen[i] if i in seen else seen.setdefault(i, figure(i))
+    i = mid = (n - 1) // 2
+    while i + 1 < n and f(i + 1) > f(i): i += 1
+    if i == mid:
+        while i > 0 and f(i - 1) >= f(i): i -= 1
+    return i
+
 def _tuned(spec, data, tune) -> dict:
-    "The parameters of `spec.grid` with the best validation figure, each fitted on the tuning part (with the factory's `fit_grid` where it has one)."
+    "The parameters of `spec.grid` with the best validation figure, each fitted on the tuning part (by the factory's `fitter` where it has one)."
     nu, ni = data.n_users, data.n_items
-    fg = getattr(spec.factory, 'fit_grid', None)
-    fits = fg(spec.grid, data.fit_part, nu, ni) if fg else (spec.factory(**p).fit(data.fit_part, nu, ni) for p in spec.grid)
-    return spec.grid[int(np.argmax([_validation_score(m, spec, data, tune) for m in fits]))]
+    ff = getattr(spec.factory, 'fitter', None)
+    fit = ff(data.fit_part, nu, ni) if ff else lambda p: spec.factory(**p).fit(data.fit_part, nu, ni)
+    figure = lambda i: _validation_score(fit(spec.grid[i]), spec, data, tune)
+    n = len(spec.grid)
+    return spec.grid[walk(n, figure) if spec.search == 'walk' else int(np.argmax([figure(i) for i in range(n)]))]
+
+def _check_tune_users(tune_users):
+    if tune_users is not None and int(tune_users) < 1: raise ParameterError(f"tune_users must be at least 1 (or None: all), got {tune_users}")
 
 def tuning_rows(valid:pd.DataFrame, tune_users:int|None, seed:int) -> pd.DataFrame:
     "The validation rows of at most `tune_users` users drawn at random (`seed`); all of them when there are no more (or None)."
+    _check_tune_users(tune_users)
     users = np.unique(valid.user_idx.to_numpy())
     if tune_users is None or len(users) <= tune_users: return valid
     return valid[valid.user_idx.isin(np.random.default_rng(seed).choice(users, int(tune_users), replace=False))]
@@ -494,7 +517,7 @@ def evaluate(ds:MovieLens, protocol:str='random-80-20', # the dataset and one of
     protocol = protocol_name(protocol)
     if data is not None and data.protocol != protocol:
         raise ParameterError(f"evaluate: data was prepared by protocol {data.protocol!r}, not {protocol!r}")
-    if tune_users is not None and int(tune_users) < 1: raise ParameterError(f"tune_users must be at least 1 (or None: all), got {tune_users}")
+    _check_tune_users(tune_users)
     data = data if data is not None else prepare(ds, protocol, sample_frac, seed)
     what = PROTOCOLS[protocol]
     models = models if models is not None else {n: s for n, s in BASELINES.items() if what[s.kind]}

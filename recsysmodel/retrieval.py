@@ -20,7 +20,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 from .core import ParameterError, quiet_native
 from .data import IdEncoding, ProtocolData, interactions
-from .evaluation import evaluate_topn
+from .evaluation import evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, strategy_scope, worker_strategy
 
 if not tf.keras.__name__.startswith('tf_keras'):
@@ -281,6 +281,7 @@ class RetrievalConfig:
     patience:int = 2
     refit:bool = True
     seed:int = 42
+    tune_users:int|None = 20_000  # early stopping judged on the validation answers of at most this many users (drawn with seed; None: all)
 
     def resolved(self, train:pd.DataFrame) -> 'RetrievalConfig':
         "A copy with `recent_length` and `history_length` filled in for the training data `train`; a `ParameterError` for a bad combination."
@@ -371,9 +372,10 @@ def train_retrieval(data:ProtocolData, items:pd.DataFrame, cfg:RetrievalConfig|N
                       "anywhere in a user's timeline: 'gap-mixture' or 'history' fit it better (nbs/experiments/retrieval.ipynb)")
     model, feats = build_two_tower(cfg, data, items, data.fit_part)
     wrapped = Retrieval(model, data.enc, interactions(data.fit_part, data.n_users, data.n_items))
+    valid = tuning_rows(data.valid, cfg.tune_users, cfg.seed)  # the users every choice on validation is judged by
     def validate():
         wrapped.refresh()
-        v = evaluate_topn(wrapped, data.valid, wrapped.seen, ks=(10, 100), accuracy=False).metrics
+        v = evaluate_topn(wrapped, valid, wrapped.seen, ks=(10, 100), accuracy=False).metrics
         return {'hr@10': v['hr@10'], 'hr@100': v['hr@100']}
     fit = fit_early_stopping(model, training_dataset(cfg, data.fit_part, data.n_items),
                              validate, cfg.epochs, cfg.patience, 'hr@10', 'max', progress=progress, desc='retrieval epochs')

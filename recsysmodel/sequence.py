@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
-from .evaluation import evaluate_topn
+from .evaluation import evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, shuffled_batches, strategy_scope
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS
 
@@ -223,6 +223,7 @@ class SequenceConfig:
     patience:int = 5             # validation NDCG@10 is noisy on small data: wait longer before stopping
     refit:bool = True
     seed:int = 42
+    tune_users:int|None = 20_000  # early stopping judged on the validation answers of at most this many users (drawn with seed; None: all)
 
     def resolved(self, train:pd.DataFrame, n_items:int) -> 'SequenceConfig':
         "A copy with `max_len` and `loss` decided for the training data; a `ParameterError` for a bad value."
@@ -255,8 +256,9 @@ def train_sequence(data:ProtocolData, items:pd.DataFrame, cfg:SequenceConfig|Non
     cfg = replace(cfg or SequenceConfig(), **changes).resolved(data.train, data.n_items)
     model, feats = build_sasrec(cfg, data, items, data.fit_part)
     tuned = Sequence(model, data.enc, data.fit_part, cfg)
+    valid = tuning_rows(data.valid, cfg.tune_users, cfg.seed)  # the users every choice on validation is judged by
     def validate():
-        v = evaluate_topn(tuned, data.valid, tuned.seen, ks=(10,), accuracy=False).metrics
+        v = evaluate_topn(tuned, valid, tuned.seen, ks=(10,), accuracy=False).metrics
         return {'ndcg@10': v['ndcg@10'], 'hr@10': v['hr@10']}
     fit = fit_early_stopping(model, sequence_dataset(cfg, data.fit_part, data.n_items), validate, cfg.epochs, cfg.patience,
                              'ndcg@10', 'max', progress=progress, desc='sequence epochs')

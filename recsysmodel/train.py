@@ -48,6 +48,7 @@ PARAMETERS = {  # name: (default, type, help)
     'ranking_epochs': (None, int, "maximum epochs of the ranking model (default: epochs)"),
     'sequence_epochs': (None, int, "maximum epochs of the sequence model (default: epochs)"),
     'refit': (True, bool, "after early stopping, retrain each model on all training data for its best number of epochs; false: serve the tuning-phase model (about half the training time on a large log)"),
+    'tune_users': (20000, int, "validation users that judge every choice made on validation (each model's early stopping, the baselines' grids, the served model), the same ones drawn with seed; 0: every user"),
     'query': ('gap-mixture', str, "retrieval query: gap-mixture (best on random splits), latest (best on leave-last-out) or history"),
     'index': ('brute_force', str, "served retrieval index: brute_force (exact) or scann (approximate, fast; not with gap-mixture)"),
     'retrieval_batch_size': (1024, int, "retrieval training batch size (in-batch softmax: also the number of negatives)"),
@@ -135,6 +136,7 @@ def validate_params(**params) -> dict:
                              "scored exactly): use index brute_force, or query latest / history behind ScaNN")
     if not (np.isfinite(p['blend_weight']) and p['blend_weight'] >= 0): raise ParameterError(f"parameter blend_weight must be >= 0, got {p['blend_weight']!r}")
     if p['seed'] < 0: raise ParameterError(f"parameter seed must be >= 0, got {p['seed']!r}")
+    if p['tune_users'] < 0: raise ParameterError(f"parameter tune_users must be >= 0 (0: every validation user), got {p['tune_users']!r}")
     if p['run_name'] is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", p['run_name']):
         raise ParameterError(f"parameter run_name may hold only letters, digits, '.', '_' and '-' (1-64 of them), got {p['run_name']!r}")
     if not p['out_dir'].strip(): raise ParameterError("parameter out_dir must not be empty")
@@ -147,7 +149,8 @@ def retrieval_config(p:dict):
     from recsysmodel.retrieval import RetrievalConfig
     return RetrievalConfig(query=p['query'], dim=p['retrieval_dim'], epochs=p['retrieval_epochs'] or p['epochs'],
                            batch_size=p['retrieval_batch_size'], learning_rate=p['retrieval_learning_rate'], seed=p['seed'],
-                           rows_per_user=p['retrieval_rows_per_user'], optimizer=p['retrieval_optimizer'], refit=p['refit'])
+                           rows_per_user=p['retrieval_rows_per_user'], optimizer=p['retrieval_optimizer'], refit=p['refit'],
+                           tune_users=p['tune_users'] or None)
 
 def ranking_config(p:dict):
     "The `RankingConfig` of validated run parameters `p`."
@@ -162,7 +165,7 @@ def sequence_config(p:dict):
     return SequenceConfig(max_len=p['max_len'], dim=p['sequence_dim'], blocks=p['sequence_blocks'], heads=p['sequence_heads'],
                           dropout=p['sequence_dropout'], time_gaps=p['time_gaps'], ratings=p['rating_input'], loss=p['sequence_loss'],
                           epochs=p['sequence_epochs'] or p['epochs'], batch_size=p['sequence_batch_size'],
-                          learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'])
+                          learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'], tune_users=p['tune_users'] or None)
 
 # %% ../nbs/02c_train.ipynb #89277dfd
 def load_params(path) -> dict:
@@ -425,7 +428,8 @@ def evaluate_baselines(run:Run) -> Run:
     what = PROTOCOLS[p['protocol']]
     implicit = getattr(run.ds, 'implicit', False)  # all ratings 1: a rating baseline would be trivially perfect
     chosen = {n: s for n, s in BASELINES.items() if what[s.kind] and not (implicit and s.kind == 'rating')}
-    run.baselines = evaluate(run.ds, p['protocol'], chosen, progress=p['progress'], data=d) if p['baselines'] else None  # the run's split, not a second copy
+    run.baselines = (evaluate(run.ds, p['protocol'], chosen, progress=p['progress'], data=d, seed=p['seed'], tune_users=p['tune_users'] or None)
+                     if p['baselines'] else None)  # the run's split, not a second copy; grids judged by the models' validation users
     run._timed('evaluate_baselines', t0)
     return run
 
@@ -480,10 +484,12 @@ def pick_served(validation:dict) -> str:
     return max(validation, key=lambda m: (validation[m]['ndcg@10'], validation[m]['hr@10'], -SERVABLE.index(m)))
 
 def choose_served(run:Run) -> Run:
-    "Score each trained candidate on the validation split (tuning-phase models) and choose the one to serve."
+    "Score each trained candidate on the validation split (tuning-phase models, at most `tune_users` users) and choose the one to serve."
     from contextlib import nullcontext
     from recsysmodel.data import interactions
+    from recsysmodel.evaluation import tuning_rows
     t0, p, d = time.perf_counter(), run.params, run.data
+    valid = tuning_rows(d.valid, p['tune_users'] or None, p['seed'])  # the users that judged early stopping and the baselines' grids
     # without refit the trained models are the tuning-phase ones, holding all training data as their users' histories:
     # for validation they get the tuning part's histories back (the validation items are not in them), then train's again
     swapped = [] if p['refit'] else [m for m in (run.retrieval, run.ranking) if m is not None]
@@ -501,14 +507,15 @@ def choose_served(run:Run) -> Run:
             seen = interactions(d.fit_part, d.n_users, d.n_items)
             for group in _passes(list(candidates)):  # the two-stage model and retrieval in one pass: retrieval's scores once
                 with tuned['retrieval'].reuse_scores() if len(group) > 1 else nullcontext():
-                    res, _ = evaluate_topn_together({n: candidates[n] for n in group}, d.valid, seen, ks=(10,), accuracy=False)
+                    res, _ = evaluate_topn_together({n: candidates[n] for n in group}, valid, seen, ks=(10,), accuracy=False)
                 validation.update({n: {'hr@10': r.metrics['hr@10'], 'ndcg@10': r.metrics['ndcg@10']} for n, r in res.items()})
     finally:
         for m in swapped: m.set_history(d.train)
     if validation: chosen = pick_served(validation)
     else: chosen = next((m for m in SERVABLE if getattr(run, m, None) is not None), None) or pick_served({})
-    run.selection = {'model': chosen, 'chosen_on': 'validation' if validation else 'default', 'validation': validation}
-    run._timed('choose_served', t0)  # its own step: at 20M ratings it scores every user with each candidate
+    run.selection = {'model': chosen, 'chosen_on': 'validation' if validation else 'default', 'validation': validation,
+                     'validation_users': int(valid.user_idx.nunique()) if validation else 0}
+    run._timed('choose_served', t0)  # its own step: at 20M ratings it scores 20,000 users with each candidate
     return run
 
 Run.choose_served = choose_served
@@ -635,6 +642,7 @@ def finish(run:Run, notebook=None) -> Path:
         'notes': run.notes,
         'protocol': p['protocol'], 'split': run.report.sizes, 'metrics': run.metrics, 'chosen': run.chosen,
         'served': {'model': run.selection['model'], 'chosen_on': run.selection['chosen_on'], 'validation': run.selection['validation'],
+                   'validation_users': run.selection['validation_users'],
                    'n_candidates': p['n_candidates'], 'weight': p['blend_weight'], 'query': p['query'], 'index': p['index']},
         'history': run.history, 'timings': run.timings, 'versions': package_versions(),
         'models': {m: MODELS[m] for m in MODELS if (run.tmp/MODELS[m]).exists()},
