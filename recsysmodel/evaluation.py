@@ -474,7 +474,8 @@ def _validation_score(model, spec, data, tune):
 
 def walk(n:int, figure:Callable) -> int:
     "The index of the best of `n` ordered points by `figure(i)`, judged from the middle towards the better neighbour while the figure rises."
-    # a single-peaked figure's best point (ties: the lower index, as argmax), in 2 to n-1 judgements instead of n;
+    # a single-peaked figure's best point (ties: the lower index, as argmax), in at most n-1 judgements once n >= 4
+    # (EASE's five penalties: three or four);
     # a figure with two peaks may end on the lower one
     seen = {}
     f = lambda i: seen[i] if i in seen else seen.setdefault(i, figure(i))

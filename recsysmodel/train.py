@@ -48,7 +48,7 @@ PARAMETERS = {  # name: (default, type, help)
     'ranking_epochs': (None, int, "maximum epochs of the ranking model (default: epochs)"),
     'sequence_epochs': (None, int, "maximum epochs of the sequence model (default: epochs)"),
     'refit': (True, bool, "after early stopping, retrain each model on all training data for its best number of epochs; false: serve the tuning-phase model (about half the training time on a large log)"),
-    'tune_users': (20000, int, "validation users that judge every choice made on validation (each model's early stopping, the baselines' grids, the served model), the same ones drawn with seed; 0: every user"),
+    'tune_users': (20000, int, "validation users that judge every top-N choice (retrieval's and the sequence model's early stopping, the baselines' grids, the served model), the same ones, drawn with seed; 0: every user (rating figures use every validation rating)"),
     'query': ('gap-mixture', str, "retrieval query: gap-mixture (best on random splits), latest (best on leave-last-out) or history"),
     'index': ('brute_force', str, "served retrieval index: brute_force (exact) or scann (approximate, fast; not with gap-mixture)"),
     'retrieval_batch_size': (1024, int, "retrieval training batch size (in-batch softmax: also the number of negatives)"),
