@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['GAP_EDGES', 'N_GAPS', 'gap_buckets', 'rating_buckets', 'ordered_events', 'history_matrix', 'training_windows',
-           'SASRec', 'Sequence', 'SequenceConfig', 'sequence_dataset', 'build_sasrec', 'train_sequence',
+           'SASRec', 'Sequence', 'SequenceConfig', 'length_order', 'sequence_dataset', 'build_sasrec', 'train_sequence',
            'sequence_module', 'save_sequence', 'export_sequence']
 
 # %% ../nbs/02a_sequence.ipynb #a7fd647a
@@ -18,7 +18,7 @@ import tensorflow_recommenders as tfrs
 from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn, tuning_rows
-from .fit import build_for_workers, fit_early_stopping, shuffled_batches, strategy_scope
+from .fit import build_for_workers, fit_early_stopping, index_batches, shuffled_batches, strategy_scope
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS
 
 if not tf.keras.__name__.startswith('tf_keras'):
@@ -120,13 +120,15 @@ class SASRec(tfrs.Model):
 
     def hidden(self, items, gaps=None, ratings=None, training=False, last_only:bool=False):
         "Hidden state at every position of right-aligned histories (batch, max_len, dim); padding rows are zero. `last_only`: the last position's alone (batch, 1, dim)."
-        valid = tf.not_equal(items, self.n_items)
-        x = self.item_vectors(tf.where(valid, items, 0)) * (self.dim ** 0.5) + self.pos_emb(tf.range(self.max_len))[None]
+        # histories may be cut to their last T <= max_len positions (a batch cut to its longest window): the positions
+        # keep their embeddings, counted from the end, so the states of the items are those of the whole width
+        valid, start = tf.not_equal(items, self.n_items), self.max_len - tf.shape(items)[1]
+        x = self.item_vectors(tf.where(valid, items, 0)) * (self.dim ** 0.5) + self.pos_emb(tf.range(start, self.max_len))[None]
         if self.time_gaps and gaps is not None: x += self.gap_emb(gaps)
         if self.use_ratings and ratings is not None: x += self.rating_emb(ratings)
         keep = tf.cast(valid, tf.float32)[..., None]
         x = self.drop(x, training=training) * keep
-        mask = self.causal[None] & valid[:, None, :]
+        mask = self.causal[None, start:, start:] & valid[:, None, :]
         final = len(self.att) - 1
         for b, (att, na, nf, (f1, f2), fd) in enumerate(zip(self.att, self.norm_att, self.norm_ff, self.ff, self.ff_drop)):
             # the last block's keys and values are every position of the block below, but its one needed query is the
@@ -224,6 +226,7 @@ class SequenceConfig:
     refit:bool = True
     seed:int = 42
     tune_users:int|None = 20_000  # early stopping judged on the validation answers of at most this many users (drawn with seed; None: all)
+    length_buckets:bool = False  # batches of windows of similar length, each cut to its longest: less padding where histories are short
 
     def resolved(self, train:pd.DataFrame, n_items:int) -> 'SequenceConfig':
         "A copy with `max_len` and `loss` decided for the training data; a `ParameterError` for a bad value."
@@ -236,10 +239,24 @@ class SequenceConfig:
         loss = self.loss if self.loss != 'auto' else ('full' if n_items <= self.full_softmax_items else 'sampled')
         return replace(self, max_len=int(length), loss=loss)
 
+def length_order(lengths:np.ndarray, batch_size:int, rng:np.random.Generator) -> np.ndarray:
+    "Rows in batches of similar `lengths`: sorted by length (ties in a random order), cut into batches, the batches in a random order (a last, short one last)."
+    o = np.lexsort((rng.random(len(lengths)), lengths))
+    full = len(o) // batch_size * batch_size
+    return np.r_[o[:full].reshape(-1, batch_size)[rng.permutation(full // batch_size)].ravel(), o[full:]].astype(np.int64)
+
 def sequence_dataset(cfg:SequenceConfig, df:pd.DataFrame, n_items:int) -> tf.data.Dataset:
     "The shuffled, batched training windows of `df` for a resolved `cfg`: a new order every pass, gathered per batch from the window arrays."
     # no cache() and shuffle buffer: at 20M ratings those were two more copies of every window (`shuffled_batches`, *Fit*)
-    return shuffled_batches(training_windows(df, n_items, cfg.max_len), cfg.batch_size, cfg.seed)
+    w = training_windows(df, n_items, cfg.max_len)
+    if not cfg.length_buckets: return shuffled_batches(w, cfg.batch_size, cfg.seed)
+    # windows are right-aligned: a batch of similar lengths cut to its longest keeps every target and drops padding only
+    lengths, rng, width = (w['targets'] != n_items).sum(1).astype(np.int32), np.random.default_rng(cfg.seed), cfg.max_len
+    def cut(f):
+        start = width - tf.reduce_max(f['length'])
+        return {k: v[:, start:] for k, v in f.items() if k != 'length'}
+    return (index_batches({**w, 'length': lengths}, cfg.batch_size, lambda: length_order(lengths, cfg.batch_size, rng))
+            .map(cut).prefetch(tf.data.AUTOTUNE))
 
 def build_sasrec(cfg:SequenceConfig, data:ProtocolData, items:pd.DataFrame, df:pd.DataFrame, feats:ItemFeatures|None=None) -> tuple:
     "An untrained, compiled `SASRec` for a resolved `cfg` (negatives drawn by the popularity in `df`), and the item features."

@@ -70,6 +70,7 @@ PARAMETERS = {  # name: (default, type, help)
     'sequence_learning_rate': (0.002, float, "sequence model Adam learning rate"),
     'max_len': (None, int, "sequence positions (default: 200, or the 99th percentile of history lengths if shorter)"),
     'sequence_loss': ('auto', str, "sequence loss: full (softmax over the catalogue), sampled (log-Q corrected) or auto (full up to 100,000 items)"),
+    'sequence_length_buckets': (False, bool, "sequence batches of windows of similar length, each cut to its longest: less padding (faster where most histories are shorter than max_len; large logs: true)"),
     'time_gaps': (False, bool, "sequence input: the time since the previous event, bucketed"),
     'rating_input': (False, bool, "sequence input: the rating given to each item"),
     'seed': (42, int, "seed of the split, the initialisation and the shuffling"),
@@ -165,7 +166,8 @@ def sequence_config(p:dict):
     return SequenceConfig(max_len=p['max_len'], dim=p['sequence_dim'], blocks=p['sequence_blocks'], heads=p['sequence_heads'],
                           dropout=p['sequence_dropout'], time_gaps=p['time_gaps'], ratings=p['rating_input'], loss=p['sequence_loss'],
                           epochs=p['sequence_epochs'] or p['epochs'], batch_size=p['sequence_batch_size'],
-                          learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'], tune_users=p['tune_users'] or None)
+                          learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'], tune_users=p['tune_users'] or None,
+                          length_buckets=p['sequence_length_buckets'])
 
 # %% ../nbs/02c_train.ipynb #89277dfd
 def load_params(path) -> dict:

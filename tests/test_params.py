@@ -4,7 +4,7 @@ import json, os, subprocess, sys
 from pathlib import Path
 import pytest, yaml
 from conftest import ROOT
-from recsysmodel.train import DEFAULTS, PARAMETERS, ranking_config, retrieval_config, validate_params
+from recsysmodel.train import DEFAULTS, PARAMETERS, ranking_config, retrieval_config, sequence_config, validate_params
 
 def parameters_cell(in_test:bool) -> dict:
     "The variables the papermill `parameters` cell of 03_train defines, run with IN_TEST set or not."
@@ -43,8 +43,11 @@ def test_train_help_lists_every_parameter_with_its_default():
 def test_model_configurations_default_to_the_table():
     from recsysmodel.retrieval import RetrievalConfig
     from recsysmodel.ranking import RankingConfig
+    from recsysmodel.sequence import SequenceConfig
     assert retrieval_config(validate_params()) == RetrievalConfig()
     assert ranking_config(validate_params()) == RankingConfig()
+    assert sequence_config(validate_params()) == SequenceConfig()
+    assert sequence_config(validate_params(sequence_length_buckets=True, tune_users=0)) == SequenceConfig(length_buckets=True, tune_users=None)
     assert retrieval_config(validate_params(epochs=3, retrieval_epochs=5)).epochs == 5  # per-model epochs override
     assert ranking_config(validate_params(epochs=3, retrieval_epochs=5)).epochs == 3
 
