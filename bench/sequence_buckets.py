@@ -1,12 +1,13 @@
 """Sequence batches by length -> bench/results/sequence_buckets.json: one epoch with and without `length_buckets`.
 
-    python bench/sequence_buckets.py [--sample-frac 0.05 | --ratings 5000000] [--out bench/results/sequence_buckets.json]
+    python bench/sequence_buckets.py [--sample-frac 0.05 | --ratings 5000000] [--setups A,B] [--out bench/results/sequence_buckets.json]
 
 A synthetic log shaped like ML-20M (bench/scale.py's shapes) is split as bench/scale.py's runs split it: with
 --sample-frac F, random-80-20 on a share F of a 20M-rating log (the predecessor's setting); else leave-last-out on
 --ratings. The sequence model trains one epoch on the tuning part with the large-log settings (sampled softmax, no
 refit), once with whole windows in random batches and once with `length_buckets` (batches of windows of similar
-length, each cut to its longest), both from the same seed. Reported for each: the epoch's seconds, next-item targets
+length, each cut to its longest), and with those and the lazy Adam of the large-log settings, all from the same
+seed (--setups picks some). Reported for each: the epoch's seconds, next-item targets
 a second, the windows' width actually computed (the share of positions that hold a target), and the validation
 figures that early stopping reads (HR@10, NDCG@10 on at most 20,000 users: `tune_users`). Read on validation only.
 """
@@ -21,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from scale import ML20M, shape  # noqa: E402  the same ML-20M shapes as the whole-run benchmark
 
+SETUPS = {'whole windows': (False, 'adam'), 'length buckets': (True, 'adam'), 'length buckets + lazy-adam': (True, 'lazy-adam')}
+
 def padding(cfg:SequenceConfig, df, n_items:int) -> dict:
     "The share of the positions computed that hold a target, with whole windows and with batches cut to their longest."
     from recsysmodel.sequence import length_order
@@ -34,8 +37,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('--sample-frac', type=float, help='random-80-20 on this share of a 20M-rating log (the predecessor setting)')
     p.add_argument('--ratings', type=int, default=5_000_000, help='leave-last-out on a log of this many ratings (without --sample-frac)')
+    p.add_argument('--setups', default=','.join(SETUPS), help=f"comma-separated, of: {', '.join(SETUPS)}")
     p.add_argument('--out', default=str(HERE/'results'/'sequence_buckets.json'))
     a = p.parse_args(argv)
+    if not a.setups or set(a.setups.split(',')) - set(SETUPS): p.error(f"--setups takes some of: {', '.join(SETUPS)}")
     t = time.perf_counter()
     n = ML20M['ratings'] if a.sample_frac else a.ratings
     ds = synthetic_movielens(**shape(n), seed=0)
@@ -49,11 +54,12 @@ def main(argv=None):
                     'generate_and_split_s': round(time.perf_counter() - t, 1)},
            'windows': padding(base, data.fit_part, data.n_items), 'runs': {}}
     print(json.dumps(out['windows']), file=sys.stderr)
-    for label, buckets in (('whole windows', False), ('length buckets', True)):
+    for label in a.setups.split(','):
+        buckets, optimizer = SETUPS[label]
         t = time.perf_counter()
-        fitted, history = train_sequence(data, ds.items, base, progress=False, length_buckets=buckets)
+        fitted, history = train_sequence(data, ds.items, base, progress=False, length_buckets=buckets, optimizer=optimizer)
         h = history[-1]
-        out['runs'][label] = {'length_buckets': buckets, 'epoch_s': round(h['seconds'], 1), 'targets_per_s': round(out['windows']['targets'] / h['seconds']),
+        out['runs'][label] = {'length_buckets': buckets, 'optimizer': optimizer, 'epoch_s': round(h['seconds'], 1), 'targets_per_s': round(out['windows']['targets'] / h['seconds']),
                               'valid_hr@10': round(h['valid_hr@10'], 5), 'valid_ndcg@10': round(h['valid_ndcg@10'], 5),
                               'loss': round(h['loss'], 4), 'train_and_validate_s': round(time.perf_counter() - t, 1)}
         print(label, json.dumps(out['runs'][label]), file=sys.stderr)

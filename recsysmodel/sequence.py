@@ -19,7 +19,7 @@ from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, shuffled_batches, strategy_scope
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS
+from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, OPTIMIZERS
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.sequence needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -227,10 +227,12 @@ class SequenceConfig:
     seed:int = 42
     tune_users:int|None = 20_000  # early stopping judged on the validation answers of at most this many users (drawn with seed; None: all)
     length_buckets:bool = False  # batches of windows of similar length, each cut to its longest: less padding where histories are short
+    optimizer:str = 'adam'       # 'adam', or 'lazy-adam': embedding rows a batch did not touch are left alone (retrieval's `LazyAdam`)
 
     def resolved(self, train:pd.DataFrame, n_items:int) -> 'SequenceConfig':
         "A copy with `max_len` and `loss` decided for the training data; a `ParameterError` for a bad value."
         if self.loss not in ('auto', 'full', 'sampled'): raise ParameterError(f"loss must be 'auto', 'full' or 'sampled', got {self.loss!r}")
+        if self.optimizer not in OPTIMIZERS: raise ParameterError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         length = self.max_len
         if length is None:
             sizes = train.groupby('user_idx').size().to_numpy() if len(train) else np.array([1])
@@ -265,7 +267,7 @@ def build_sasrec(cfg:SequenceConfig, data:ProtocolData, items:pd.DataFrame, df:p
     with strategy_scope():  # several workers (`$TF_CONFIG`): mirrored variables, gradients summed across workers
         m = SASRec(data.n_items, feats, cfg.max_len, cfg.dim, cfg.blocks, cfg.heads, cfg.dropout, cfg.use_features, cfg.time_gaps,
                    cfg.ratings, cfg.loss, cfg.n_negatives, np.bincount(df.item_idx.to_numpy(), minlength=data.n_items), cfg.seed)
-        m.compile(optimizer=tf.keras.optimizers.Adam(cfg.learning_rate))
+        m.compile(optimizer=OPTIMIZERS[cfg.optimizer](cfg.learning_rate))
     return m, feats
 
 def train_sequence(data:ProtocolData, items:pd.DataFrame, cfg:SequenceConfig|None=None, progress:bool=True, **changes) -> tuple:

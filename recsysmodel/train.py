@@ -70,6 +70,7 @@ PARAMETERS = {  # name: (default, type, help)
     'sequence_learning_rate': (0.002, float, "sequence model Adam learning rate"),
     'max_len': (None, int, "sequence positions (default: 200, or the 99th percentile of history lengths if shorter)"),
     'sequence_loss': ('auto', str, "sequence loss: full (softmax over the catalogue), sampled (log-Q corrected) or auto (full up to 100,000 items)"),
+    'sequence_optimizer': ('adam', str, "sequence optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with large catalogues and short windows)"),
     'sequence_length_buckets': (False, bool, "sequence batches of windows of similar length, each cut to its longest: less padding (faster where most histories are shorter than max_len; large logs: true)"),
     'time_gaps': (False, bool, "sequence input: the time since the previous event, bucketed"),
     'rating_input': (False, bool, "sequence input: the rating given to each item"),
@@ -93,7 +94,7 @@ def params_table() -> str:
 
 # %% ../nbs/02c_train.ipynb #6345f8c3
 _CHOICES = {'dataset': (*DATASETS, 'synthetic'), 'protocol': tuple(SPLITS), 'query': QUERIES, 'index': INDEXES, 'retrieval_optimizer': OPTIMIZER_NAMES,
-            'ranking_optimizer': OPTIMIZER_NAMES,
+            'ranking_optimizer': OPTIMIZER_NAMES, 'sequence_optimizer': OPTIMIZER_NAMES,
             'sequence_loss': ('auto', 'full', 'sampled'), 'duplicates': DUPLICATES}
 _POSITIVE = ('epochs', 'retrieval_epochs', 'ranking_epochs', 'sequence_epochs', 'retrieval_batch_size', 'retrieval_rows_per_user', 'ranking_batch_size',
              'sequence_batch_size', 'retrieval_dim', 'ranking_dim', 'sequence_dim', 'sequence_blocks', 'sequence_heads',
@@ -167,7 +168,7 @@ def sequence_config(p:dict):
                           dropout=p['sequence_dropout'], time_gaps=p['time_gaps'], ratings=p['rating_input'], loss=p['sequence_loss'],
                           epochs=p['sequence_epochs'] or p['epochs'], batch_size=p['sequence_batch_size'],
                           learning_rate=p['sequence_learning_rate'], seed=p['seed'], refit=p['refit'], tune_users=p['tune_users'] or None,
-                          length_buckets=p['sequence_length_buckets'])
+                          length_buckets=p['sequence_length_buckets'], optimizer=p['sequence_optimizer'])
 
 # %% ../nbs/02c_train.ipynb #89277dfd
 def load_params(path) -> dict:
