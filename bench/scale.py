@@ -13,14 +13,16 @@ With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a
 --sample-of-sized log (default ML-20M's 20M; every user and item of it can appear), the run's own protocol.
 
 Every run uses --settings (default: the large-log settings: runs of 16 rows of one user per retrieval batch, 8 in the
-runs of bench/results/scale.json so far; lazy Adam for retrieval and ranking, the sequence model's sampled softmax, no
-refit: the tuning-phase models serve); each run's row of the JSON records its settings. Reported per size: wall
-seconds of the run, the run's own step timings,
-retrieval training ratings/s and sequence training events/s (the tuning phase's training rows x epochs / the
-epochs' training seconds, validation excluded), evaluation seconds (the steps', and per row of the metrics table: its
-seconds and, of those, scoring every test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and
-the served model with the validation figures it was chosen on; and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval
->= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB, the whole run <= 2 h.
+earlier runs of bench/results/scale.json; lazy Adam for retrieval and ranking, the sequence model's sampled softmax
+and batches of windows of similar length, no refit: the tuning-phase models serve), the sample run --sample-settings
+too (lazy Adam for the sequence model, whose windows are short there); each run's row of the JSON records its
+settings. Reported per size: wall seconds of the run, the run's own step timings, retrieval training ratings/s and
+sequence training events/s (the tuning phase's training rows x epochs / the epochs' training seconds, validation
+excluded), evaluation seconds (the steps', and per row of the metrics table: its seconds and, of those, scoring every
+test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and the served model with
+the validation figures it was chosen on; and a plot (bench/results/scale.png) of seconds and peak memory against
+ratings. Targets (issue 19): retrieval >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min,
+peak RSS <= 12 GB, the whole run <= 2 h.
 """
 import argparse, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -31,7 +33,9 @@ from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
-LARGE = '--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled --no-refit'
+LARGE = ('--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled '
+         '--sequence-length-buckets --no-refit')
+SHORT = '--sequence-optimizer lazy-adam'  # and for short histories (the sample): a step of short windows touches few item rows
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
 
 def shape(n_ratings:int) -> dict:
@@ -103,6 +107,7 @@ def main(argv=None):
     p.add_argument('--sample-frac', type=float, metavar='F', help='also run random-80-20 on this share of the ratings of a --sample-of log')
     p.add_argument('--sample-of', type=int, default=ML20M['ratings'], metavar='N', help='ratings of the log --sample-frac samples (default: ML-20M size)')
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
+    p.add_argument('--sample-settings', default=SHORT, help=f"more flags for the --sample-frac run (default: {SHORT!r})")
     p.add_argument('--progress', action='store_true', help="keep each run's progress bars in its train.log (printed with the run folder) to follow a long run")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
     p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs and protocol; each run keeps its own settings) beside these, ordered by size")
@@ -127,14 +132,15 @@ def main(argv=None):
             data = write_dataset(a.sample_of, folder)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', '--protocol', 'random-80-20',
-                     '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split()], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit, **r})
+                     '--sample-frac', str(a.sample_frac), '--epochs', str(a.epochs), *a.settings.split(), *a.sample_settings.split()], folder/'runs', a.progress)
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'protocol': 'random-80-20', 'sample_frac': a.sample_frac, 'commit': commit,
+                         'settings': ' '.join([a.settings, a.sample_settings]).strip(), **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
-    rows = [{**r, 'settings': a.settings} for r in rows]  # each run keeps its own (--merge may add earlier ones)
+    rows = [{'settings': a.settings, **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())

@@ -6,10 +6,10 @@ A synthetic log shaped like ML-20M (bench/scale.py's shapes) is split as bench/s
 --sample-frac F, random-80-20 on a share F of a 20M-rating log (the predecessor's setting); else leave-last-out on
 --ratings. The sequence model trains one epoch on the tuning part with the large-log settings (sampled softmax, no
 refit), once with whole windows in random batches and once with `length_buckets` (batches of windows of similar
-length, each cut to its longest), and with those and the lazy Adam of the large-log settings, all from the same
-seed (--setups picks some). Reported for each: the epoch's seconds, next-item targets
-a second, the windows' width actually computed (the share of positions that hold a target), and the validation
-figures that early stopping reads (HR@10, NDCG@10 on at most 20,000 users: `tune_users`). Read on validation only.
+length, each cut to its longest), and with those and lazy Adam (the sample's setting), all from the same seed (--setups
+picks some). Reported for each: the epoch's seconds, next-item targets a second, the windows' width
+actually computed (the share of positions that hold a target), and the validation figures that early stopping reads
+(HR@10, NDCG@10 on at most 20,000 users: `tune_users`). Read on validation only.
 """
 import argparse, json, os, platform, subprocess, sys, time
 from pathlib import Path

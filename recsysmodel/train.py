@@ -70,7 +70,7 @@ PARAMETERS = {  # name: (default, type, help)
     'sequence_learning_rate': (0.002, float, "sequence model Adam learning rate"),
     'max_len': (None, int, "sequence positions (default: 200, or the 99th percentile of history lengths if shorter)"),
     'sequence_loss': ('auto', str, "sequence loss: full (softmax over the catalogue), sampled (log-Q corrected) or auto (full up to 100,000 items)"),
-    'sequence_optimizer': ('adam', str, "sequence optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with large catalogues and short windows)"),
+    'sequence_optimizer': ('adam', str, "sequence optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster where most histories are short, slower with full windows)"),
     'sequence_length_buckets': (False, bool, "sequence batches of windows of similar length, each cut to its longest: less padding (faster where most histories are shorter than max_len; large logs: true)"),
     'time_gaps': (False, bool, "sequence input: the time since the previous event, bucketed"),
     'rating_input': (False, bool, "sequence input: the rating given to each item"),
