@@ -477,6 +477,7 @@ def walk(n:int, figure:Callable) -> int:
     # a single-peaked figure's best point (ties: the lower index, as argmax), in at most n-1 judgements once n >= 4
     # (EASE's five penalties: three or four);
     # a figure with two peaks may end on the lower one
+    if n < 1: raise ParameterError(f"walk needs at least one point, got {n}")
     seen = {}
     f = lambda i: seen[i] if i in seen else seen.setdefault(i, figure(i))
     i = mid = (n - 1) // 2
