@@ -9,7 +9,9 @@ query, dim 128) runs one fixed batch `--reps` times: the forward loss, loss + gr
 step (gradient + optimizer update). Milliseconds are medians of 3 rounds; ratings/s = batch size / train step.
 Set-ups: the default (rows shuffled one by one, Adam), `rows_per_user` 8 (runs of one user's rows: each history
 pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch touched are updated), and both;
-`--setups` picks some (comma-separated names), or other run lengths by the same names (`rows_per_user 16 + lazy-adam`).
+`--setups` picks some (comma-separated names), or other run lengths by the same names (`rows_per_user 16 + lazy-adam`);
+a name with ` + segments` pools histories by sparse segment sums alone, as before `history_sums` could take the product
+(`PRODUCT_RATIO` 0 while that set-up is built and run).
 With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
@@ -23,6 +25,7 @@ gradient, the optimizer's ops) and by op type (the 12 largest).
 import argparse, collections, glob, itertools, json, os, statistics, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
+import recsysmodel.retrieval as retrieval
 import numpy as np
 import tensorflow as tf
 from recsysmodel.data import synthetic_movielens, prepare
@@ -32,12 +35,13 @@ HERE = Path(__file__).resolve().parent
 SETUPS = ('default', 'rows_per_user 8', 'lazy-adam', 'rows_per_user 8 + lazy-adam')  # the default set-ups
 
 def setup(name:str) -> dict|None:
-    "The config changes of a set-up name: 'default', or parts joined by ' + ', each 'lazy-adam' or 'rows_per_user N'; None if not one."
+    "The config changes of a set-up name: 'default', or parts joined by ' + ', each 'lazy-adam', 'rows_per_user N' or 'segments' (key 'segments', not a config field); None if not one."
     if name == 'default': return {}
     kw = {}
     for part in name.split(' + '):
         kind, _, n = part.partition(' ')
         if part == 'lazy-adam' and 'optimizer' not in kw: kw['optimizer'] = 'lazy-adam'
+        elif part == 'segments' and 'segments' not in kw: kw['segments'] = True
         elif kind == 'rows_per_user' and n.isdigit() and int(n) >= 1 and kind not in kw: kw[kind] = int(n)
         else: return None
     return kw
@@ -93,12 +97,14 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.profile < 0: p.error(f"--profile must be 0 or more steps, got {a.profile}")
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
-    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or any 'rows_per_user N[ + lazy-adam]'")
+    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or any 'rows_per_user N[ + lazy-adam][ + segments]'")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
     data = prepare(syn, 'leave-last-out')
     rows = {}
+    default_ratio = retrieval.PRODUCT_RATIO
     for name in names:
         kw = setup(name)
+        retrieval.PRODUCT_RATIO = 0 if kw.pop('segments', False) else default_ratio  # read when a graph is traced
         cfg = RetrievalConfig(query='latest', batch_size=a.batch_size, **kw).resolved(data.train)
         m, _ = build_two_tower(cfg, data, syn.items, data.fit_part)
         b = next(iter(training_dataset(cfg, data.fit_part, data.n_items)))

@@ -171,13 +171,20 @@ class Sequence:
         "Use the events of `df` as every user's history (and their rated items)."
         self.H, self.G, self.R = history_matrix(df, self.enc.n_users, self.enc.n_items, self.model.max_len)
         self.seen = interactions(df, self.enc.n_users, self.enc.n_items)
-    def score_histories(self, H, G=None, R=None, batch:int=256) -> np.ndarray:
+    def score_histories(self, H, G=None, R=None, batch:int=128) -> np.ndarray:
         "Scores of every item after each right-aligned history row of `H` (item indices)."
-        V, out = self.model.catalogue(), []
+        # rows go through the model shortest history first, `batch` at a time, each batch cut to its longest history
+        # (`SASRec.hidden`: the same states): most histories are far shorter than max_len
+        H = np.asarray(H)
+        V, out = self.model.catalogue(), np.empty((len(H), self.enc.n_items), np.float32)
+        lengths = (H != self.enc.n_items).sum(1)
+        order = np.argsort(lengths, kind='stable')
         for s in range(0, len(H), batch):
-            g = None if G is None else tf.constant(G[s:s + batch]); r = None if R is None else tf.constant(R[s:s + batch])
-            out.append(tf.matmul(self.model.last_hidden(tf.constant(H[s:s + batch]), g, r), V, transpose_b=True).numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.enc.n_items), np.float32)
+            rows = order[s:s + batch]
+            cut = H.shape[1] - max(1, int(lengths[rows].max()))
+            part = lambda X: None if X is None else tf.constant(np.asarray(X)[rows, cut:])
+            out[rows] = tf.matmul(self.model.last_hidden(part(H), part(G), part(R)), V, transpose_b=True).numpy()
+        return out
     def score(self, users) -> np.ndarray:
         "Scores of every item for user indices (the evaluation harness's interface)."
         u = np.asarray(users)
