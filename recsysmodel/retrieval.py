@@ -484,7 +484,7 @@ class _Serving(tf.Module):
         rated = np.diff(s.indptr)
         if index is None:  # a gap mixture, scored exactly against the catalogue
             self.two_tower, self.item_vecs = ret.model, tf.constant(ret.item_vecs)
-            self.depth = min(self.n_items, self.k + int(rated.max(initial=0)))
+            self.depth = min(self.n_items, self.k)  # its rated items are left out before the top k (`_search`)
         else: self.depth = getattr(index, 'k_total', None)  # None: an index of one's own, searched at its own depth
         # the users who rated at most `light - k` items are served from the index's shallower search (`build_index`),
         # the others at its full depth: the same items either way, at a fraction of the cost for most users
@@ -496,20 +496,22 @@ class _Serving(tf.Module):
         self.seen = tf.RaggedTensor.from_row_splits(tf.constant(s.indices.astype(np.int32)), tf.constant(s.indptr.astype(np.int64)))
         self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(self.user_keys, tf.range(len(ret.enc.user_ids), dtype=tf.int32)), -1)
 
-    def _search(self, index, u, depth):
-        "The first `depth` candidates (scores, item indices) of user indices `u` from `index`: (len(u), at most `depth`)."
-        if index is None: return tf.math.top_k(self.two_tower.mixture_scores(u, self.item_vecs), k=depth)
+    def _search(self, index, u, depth, mask):
+        "The first `depth` candidates (scores, item indices) of user indices `u` from `index`: (len(u), at most `depth`); `mask`: their rated items."
+        if index is None:  # exact: rated items at -inf before the top k, so k deep instead of k + the most any user rated
+            scores = self.two_tower.mixture_scores(u, self.item_vecs)
+            return tf.math.top_k(tf.where(mask > 0, tf.constant(-np.inf, tf.float32), scores), k=depth)
         return index(u) if depth is None else index(u, k=depth)
 
     def _unrated(self, index, u, known, depth):
         "The first `k` unrated candidates of user indices `u` (of the `depth` searched): raw item ids (-1 pads) and scores (-inf pads)."
         width = self.k if depth is None else min(self.k, depth)
-        scores, ids = self._search(index, u, depth)
-        short = tf.maximum(width - tf.shape(ids)[1], 0)  # ScaNN may answer fewer than asked (no queries: shape (0, 0)): -inf pads
-        scores, ids = tf.pad(scores, [[0, 0], [0, short]], constant_values=-np.inf), tf.pad(ids, [[0, 0], [0, short]])
         rows = tf.gather(self.seen, u)  # each user's rated items -> a dense (users, catalogue) mask
         mask = tf.scatter_nd(tf.stack([rows.value_rowids(), tf.cast(rows.values, tf.int64)], 1), tf.ones_like(rows.values, tf.int32),
                              tf.stack([tf.shape(u, out_type=tf.int64)[0], tf.constant(self.n_items, tf.int64)]))
+        scores, ids = self._search(index, u, depth, mask)
+        short = tf.maximum(width - tf.shape(ids)[1], 0)  # ScaNN may answer fewer than asked (no queries: shape (0, 0)): -inf pads
+        scores, ids = tf.pad(scores, [[0, 0], [0, short]], constant_values=-np.inf), tf.pad(ids, [[0, 0], [0, short]])
         rated = tf.gather(mask, ids, batch_dims=1) > 0
         keep = tf.logical_and(tf.logical_and(tf.logical_not(rated), known[:, None]), scores > -np.inf)
         order = tf.math.top_k(tf.cast(keep, tf.int32), k=width).indices  # the kept ones first, in search order (ties: lower index first)
