@@ -617,6 +617,7 @@ def export_models(run:Run) -> Run:
     everything = d.enc.encode(run.ds.ratings)
     for m in (run.retrieval, run.sequence):
         if m is not None: m.set_history(everything)
+    del everything  # the models keep what they need of it, so it is not held beside the modules while they are saved
     try:
         modules = serving_models(run, index=run._index)
         for name, module in modules.items():
