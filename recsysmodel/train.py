@@ -346,6 +346,7 @@ class Run:
     ds:MovieLens|None = None          # `load_data`
     data:ProtocolData|None = None     # `load_data`
     popular:dict|None = None          # `load_data`: the most-rated training items, for cold starts
+    user_ratings:np.ndarray|None = None  # `load_data`: each user's ratings in the whole log (the served histories' lengths)
     retrieval:object = None           # `train_models`: a fitted `Retrieval`
     ranking:object = None             # `train_models`: a fitted `Ranking`
     two_stage:object = None           # `train_models`: a `TwoStage` of the two
@@ -409,8 +410,8 @@ def load_data(run:Run) -> Run:
     top = np.argsort(-counts, kind='stable')[:1000]
     run.popular = {'item_id': run.data.enc.item_id(top).tolist(), 'count': counts[top].tolist()}
     atomic_write(run.tmp/FILES['popular'], json.dumps(run.popular))
-    served = np.bincount(run.data.enc.user_index(run.ds.ratings.user_id.to_numpy()), minlength=run.data.n_users)
-    atomic_write(run.tmp/FILES['users'], json.dumps({'ratings': served.tolist()}))  # each user's ratings, the served history
+    run.user_ratings = np.bincount(run.data.enc.user_index(run.ds.ratings.user_id.to_numpy()), minlength=run.data.n_users)
+    atomic_write(run.tmp/FILES['users'], json.dumps({'ratings': run.user_ratings.tolist()}))  # each user's ratings, the served history
     raw_u, raw_i = getattr(run.ds, 'raw_user_ids', None), getattr(run.ds, 'raw_item_ids', None)
     if raw_u is not None or raw_i is not None:  # your log's own ids: id i stands for raw[i - 1]
         atomic_write(run.tmp/FILES['raw_ids'], json.dumps({'users': None if raw_u is None else raw_u.tolist(),
@@ -529,7 +530,7 @@ def serving_models(run:Run, index=None) -> dict:
     p, d, out = run.params, run.data, {}
     if run.retrieval is not None:
         from recsysmodel.retrieval import serving_module
-        most_rated = int(np.bincount(d.enc.encode(run.ds.ratings).user_idx.to_numpy()).max())  # over all data: the served history
+        most_rated = int(run.user_ratings.max())  # over all data: the served history (not a second encoded copy of every rating)
         kw = {} if run.retrieval.model.mixture or index is not None else {'depth': min(d.n_items, p['n_candidates'] + most_rated)}
         out['retrieval'] = serving_module(run.retrieval, p['index'], p['n_candidates'], index=index, **kw)
     if run.ranking is not None:
