@@ -10,7 +10,7 @@ __all__ = ['cmd_data', 'cmd_evaluate', 'cmd_train', 'cmd_predict', 'cmd_show', '
 import argparse, json, os, sys
 from . import __version__
 from pathlib import Path
-from .core import RecsysError, DataError, DownloadError, ParameterError, atomic_write, configure_output
+from .core import RecsysError, DataError, DownloadError, ParameterError, atomic_write, configure_output, limit_malloc_arenas
 from .data import DATASETS, PROTOCOL_ALIASES, SPLITS, load_movielens, summarize, format_summary
 
 # %% ../nbs/09_cli.ipynb #18ccdb08
@@ -56,6 +56,7 @@ def _param_flags(parser):
 
 def cmd_train(args) -> int:
     "Run one training run and print where it went and its metrics beside the baselines."
+    if args.malloc_arenas: limit_malloc_arenas(args.malloc_arenas)  # before TensorFlow's thread pools start
     from recsysmodel.train import PARAMETERS, load_params, run_training
     from recsysmodel.evaluation import format_table
     params = load_params(args.params_file) if args.params_file else {}
@@ -288,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "manifest.json) into --out-dir; the same steps as papermill nbs/03_train.ipynb.",
                  cmd_train)
     t.add_argument('-f', '--params-file', metavar='YAML', help="papermill-style parameters file (see params.example.yaml); flags win over it")
+    t.add_argument('--malloc-arenas', type=int, default=2, metavar='N',
+                   help="cap glibc's malloc arenas at N: less memory held, a little more time (default: %(default)s; "
+                        "0 keeps glibc's eight per core; $MALLOC_ARENA_MAX wins)")
     _param_flags(t)
     r = _command(sub, 'predict', "print a user's (or a session's) top-k recommendations from a run",
                  "Load a run (checking its checksums) and print the top-k unrated items of a user, as the run serves "

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['LOG_LEVELS', 'NOISY_MODULES', 'MLFLOW_HTTP', 'RecsysError', 'DataError', 'ChecksumError', 'DownloadError',
-           'ParameterError', 'UnknownUserError', 'UnknownItemError', 'RunError', 'as_ids', 'log_level',
-           'configure_output', 'quiet_native', 'sha256_file', 'atomic_write', 'file_lock']
+__all__ = ['LOG_LEVELS', 'NOISY_MODULES', 'MLFLOW_HTTP', 'M_ARENA_MAX', 'RecsysError', 'DataError', 'ChecksumError',
+           'DownloadError', 'ParameterError', 'UnknownUserError', 'UnknownItemError', 'RunError', 'as_ids', 'log_level',
+           'configure_output', 'quiet_native', 'limit_malloc_arenas', 'sha256_file', 'atomic_write', 'file_lock']
 
 # %% ../nbs/00_core.ipynb #ef5ff6e4
 class RecsysError(Exception):
@@ -124,6 +124,21 @@ def quiet_native(enabled:bool|None=None):
         yield
     finally:
         os.dup2(saved, 2); os.close(saved); os.close(null)
+
+# %% ../nbs/00_core.ipynb #56799008
+M_ARENA_MAX = -8  # glibc's mallopt parameter for the arena cap
+
+def limit_malloc_arenas(n:int=2) -> int|None:
+    "Cap glibc's malloc arenas at `n` here and in child processes; returns the cap in force (the user's `MALLOC_ARENA_MAX` wins), or None without glibc."
+    import ctypes
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1: raise ParameterError(f"malloc arenas must be a positive integer, got {n!r}")
+    user = os.environ.get('MALLOC_ARENA_MAX')
+    if user is not None and user != _OURS.get('MALLOC_ARENA_MAX'): return int(user) if user.strip().isdigit() else None
+    try: libc = ctypes.CDLL(None); libc.gnu_get_libc_version; mallopt = libc.mallopt
+    except (OSError, AttributeError): return None
+    if not mallopt(M_ARENA_MAX, n): return None
+    _setenv('MALLOC_ARENA_MAX', str(n))
+    return n
 
 # %% ../nbs/00_core.ipynb #56862791
 def sha256_file(path, chunk:int=1<<22) -> str:
