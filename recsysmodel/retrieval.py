@@ -6,7 +6,8 @@
 __all__ = ['N_YEAR_BUCKETS', 'PRODUCT_RATIO', 'QUERY_MODES', 'OPTIMIZERS', 'INDEX_KINDS', 'ItemFeatures', 'item_features',
            'user_histories', 'recent_contexts', 'follows_in_time', 'product_pays', 'history_sums', 'TwoTower',
            'Retrieval', 'RetrievalConfig', 'grouped_order', 'training_dataset', 'LazyAdam', 'build_two_tower',
-           'train_retrieval', 'build_index', 'query_index', 'serving_module', 'save_serving', 'export_retrieval']
+           'train_retrieval', 'build_index', 'query_index', 'RaggedRows', 'serving_module', 'save_serving',
+           'export_retrieval']
 
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -476,6 +477,17 @@ def query_index(ret:Retrieval, index, users, k:int=10) -> tuple:
     return out_i, out_s
 
 # %% ../nbs/01_retrieval.ipynb #633a4df4
+class RaggedRows(tf.Module):
+    "A CSR matrix's rows (each user's rated items) as two non-trainable variables, which a SavedModel streams into variables/."
+    def __init__(self, m, name:str|None=None):
+        super().__init__(name=name)
+        self.values = tf.Variable(m.indices.astype(np.int32), trainable=False, name='values')
+        self.splits = tf.Variable(m.indptr.astype(np.int64), trainable=False, name='row_splits')
+
+    def gather(self, rows):
+        "The ragged rows `rows` (row indices): each one's column indices."
+        return tf.gather(tf.RaggedTensor.from_row_splits(self.values, self.splits, validate=False), rows)
+
 class _Serving(tf.Module):
     def __init__(self, ret:Retrieval, index, k:int):
         super().__init__()
@@ -493,7 +505,7 @@ class _Serving(tf.Module):
         self.n_rated = tf.constant(rated.astype(np.int32))
         self.user_keys = tf.constant(ret.enc.user_ids.astype(np.int64))
         self.item_ids = tf.constant(ret.enc.item_ids.astype(np.int64))
-        self.seen = tf.RaggedTensor.from_row_splits(tf.constant(s.indices.astype(np.int32)), tf.constant(s.indptr.astype(np.int64)))
+        self.seen = RaggedRows(s, name='rated')  # a variable, not a constant: see below
         self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(self.user_keys, tf.range(len(ret.enc.user_ids), dtype=tf.int32)), -1)
 
     def _search(self, index, u, depth, mask):
@@ -506,7 +518,7 @@ class _Serving(tf.Module):
     def _unrated(self, index, u, known, depth):
         "The first `k` unrated candidates of user indices `u` (of the `depth` searched): raw item ids (-1 pads) and scores (-inf pads)."
         width = self.k if depth is None else min(self.k, depth)
-        rows = tf.gather(self.seen, u)  # each user's rated items -> a dense (users, catalogue) mask
+        rows = self.seen.gather(u)  # each user's rated items -> a dense (users, catalogue) mask
         mask = tf.scatter_nd(tf.stack([rows.value_rowids(), tf.cast(rows.values, tf.int64)], 1), tf.ones_like(rows.values, tf.int32),
                              tf.stack([tf.shape(u, out_type=tf.int64)[0], tf.constant(self.n_items, tf.int64)]))
         scores, ids = self._search(index, u, depth, mask)

@@ -19,7 +19,7 @@ from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, shuffled_batches, strategy_scope
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, OPTIMIZERS
+from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, OPTIMIZERS, RaggedRows
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.sequence needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -307,9 +307,10 @@ class _SequenceServing(tf.Module):
         self.users = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys(seq.enc.user_ids), tf.range(seq.enc.n_users, dtype=tf.int32)), -1)
         self.item_ids = keys(seq.enc.item_ids)
         self.V = tf.constant(seq.model.catalogue().numpy())  # the item vectors, computed once (not on every request)
-        self.H, self.G, self.R = tf.constant(seq.H), tf.constant(seq.G), tf.constant(seq.R)
-        s = seq.seen
-        self.seen = tf.RaggedTensor.from_row_splits(tf.constant(s.indices.astype(np.int32)), tf.constant(s.indptr.astype(np.int64)))
+        # every user's history and rated items as variables, not constants: a SavedModel writes a captured constant into
+        # saved_model.pb, with several transient copies of it (*Retrieval*, `RaggedRows`)
+        self.H, self.G, self.R = (tf.Variable(x, trainable=False, name=n) for x, n in ((seq.H, 'histories'), (seq.G, 'gaps'), (seq.R, 'ratings')))
+        self.seen = RaggedRows(seq.seen, name='rated')
 
     def _right(self, idx):
         "Index histories (batch, any length) as (batch, L): the last L columns, left-padded."
@@ -339,7 +340,7 @@ class _SequenceServing(tf.Module):
     def by_user(self, user_id):
         u = self.users.lookup(user_id); known = u >= 0; u = tf.maximum(u, 0)
         h = self.model.last_hidden(tf.gather(self.H, u), tf.gather(self.G, u), tf.gather(self.R, u))
-        return self._top(tf.matmul(h, self.V, transpose_b=True), tf.gather(self.seen, u), known)
+        return self._top(tf.matmul(h, self.V, transpose_b=True), self.seen.gather(u), known)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])
     def user_history(self, user_id):
