@@ -112,7 +112,7 @@ def main(argv=None):
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
     arrays_mb = round((a.ratings * 4 + (a.users + 1) * 8 + 3 * a.users * a.max_len * 4) / 2**20, 1)
     out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit,
-           'command': 'python bench/saved_arrays.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
+           'command': ' '.join(['python bench/saved_arrays.py', *(argv if argv is not None else sys.argv[1:])]),
            'shape': {**a_kw, 'arrays_mb': arrays_mb}, 'layouts': rows}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2) + '\n')
