@@ -16,10 +16,8 @@ import argparse, json, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 HERE = Path(__file__).resolve().parent
 LAYOUTS = ('constant', 'variable')
-
-def kib(field:str) -> int:
-    "VmRSS or VmHWM of this process, KiB."
-    return int(next(l for l in open('/proc/self/status') if l.startswith(field)).split()[1])
+sys.path.insert(0, str(HERE))
+from input_memory import rss_kib  # noqa: E402
 
 def arrays(users:int, items:int, ratings:int, max_len:int) -> dict:
     "Random arrays of the served histories' shapes and types (seed 0)."
@@ -63,11 +61,11 @@ def save_child(layout:str, path:str, a_kw:dict) -> dict:
     import tensorflow as tf
     m = module(layout, arrays(**a_kw))
     mine = answers(m.by_user)
-    base, t = kib('VmRSS'), time.perf_counter()
+    base, t = rss_kib('VmRSS'), time.perf_counter()
     tf.saved_model.save(m, path, signatures={'serving_default': m.by_user})
     secs = time.perf_counter() - t
     size = lambda p: sum(f.stat().st_size for f in Path(p).rglob('*') if f.is_file()) if Path(p).is_dir() else Path(p).stat().st_size
-    return {'save_peak_above_gb': round((kib('VmHWM') - base) / 2**20, 2), 'save_s': round(secs, 1),
+    return {'save_peak_above_gb': round((rss_kib('VmHWM') - base) / 2**20, 2), 'save_s': round(secs, 1),
             'saved_model_pb_mb': round(size(Path(path)/'saved_model.pb') / 2**20, 1), 'variables_mb': round(size(Path(path)/'variables') / 2**20, 1),
             'answers': mine}
 
@@ -75,10 +73,10 @@ def load_child(path:str) -> dict:
     import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
     import tensorflow as tf
     tf.constant(0)  # TensorFlow's own start-up is not the load's
-    base, t = kib('VmRSS'), time.perf_counter()
+    base, t = rss_kib('VmRSS'), time.perf_counter()
     f = tf.saved_model.load(path).signatures['serving_default']
     got = answers(f)
-    return {'load_peak_above_gb': round((kib('VmHWM') - base) / 2**20, 2), 'load_and_first_call_s': round(time.perf_counter() - t, 1), 'answers': got}
+    return {'load_peak_above_gb': round((rss_kib('VmHWM') - base) / 2**20, 2), 'load_and_first_call_s': round(time.perf_counter() - t, 1), 'answers': got}
 
 def run(args:list) -> dict:
     r = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
