@@ -20,7 +20,8 @@ settings. Reported per size: wall seconds of the run, the run's own step timings
 sequence training events/s (the tuning phase's training rows x epochs / the epochs' training seconds, validation
 excluded), evaluation seconds (the steps', and per row of the metrics table: its seconds and, of those, scoring every
 test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and the served model with
-the validation figures it was chosen on; and a plot (bench/results/scale.png) of seconds and peak memory against
+the validation figures it was chosen on, the processor's model name (the sequence model's 20M figures differ between
+Intel and AMD machines with the same code); and a plot (bench/results/scale.png) of seconds and peak memory against
 ratings. Targets (issue 19): retrieval >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min,
 peak RSS <= 12 GB, the whole run <= 2 h.
 """
@@ -37,6 +38,12 @@ LARGE = ('--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking
          '--sequence-length-buckets --no-refit')
 SHORT = '--sequence-optimizer lazy-adam'  # and for short histories (the sample): a step of short windows touches few item rows
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
+
+def cpu_model() -> str|None:
+    "The processor's model name (/proc/cpuinfo; None where it says none): the kind of processor moves some figures (bench/results/scale.json)."
+    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError: return platform.processor() or None
+    return next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), None) or platform.processor() or None
 
 def shape(n_ratings:int) -> dict:
     "Users and items of a dataset shaped like ML-20M with `n_ratings` ratings."
@@ -140,7 +147,7 @@ def main(argv=None):
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
-    rows = [{'settings': a.settings, **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
+    rows = [{'settings': a.settings, 'cpu': cpu_model(), **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
