@@ -18,20 +18,20 @@ from .core import DataError, ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import rating_metrics
 from .fit import fit_early_stopping, shuffled_batches
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS
+from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS, by_user_time, latest_rows
 
 # %% ../nbs/02_ranking.ipynb #36d7277d
 def rated_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> tuple:
     "Each user's last `length` item indices by time (padded with `n_items`) and their ratings minus the user's mean."
-    d = df.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
-    from_end = d.groupby('user_idx', sort=False).cumcount(ascending=False).to_numpy()
-    keep = from_end < length
+    order = by_user_time(df)  # positions, not a sorted copy of the log (`latest_rows`)
+    rows, c = latest_rows(df, length, order)
     H = np.full((n_users, length), n_items, np.int32)
     R = np.zeros((n_users, length), np.float32)
-    u, c = d.user_idx.to_numpy()[keep], length - 1 - from_end[keep]
-    mean = d.groupby('user_idx').rating.mean().reindex(range(n_users)).fillna(d.rating.mean()).to_numpy()
-    H[u, c] = d.item_idx.to_numpy()[keep]
-    R[u, c] = d.rating.to_numpy()[keep] - mean[u]
+    u = df.user_idx.to_numpy()[rows]
+    r = pd.Series(df.rating.to_numpy()[order])  # the means summed in the same order as always: the same floats
+    mean = r.groupby(df.user_idx.to_numpy()[order]).mean().reindex(range(n_users)).fillna(r.mean()).to_numpy()
+    H[u, c] = df.item_idx.to_numpy()[rows]
+    R[u, c] = df.rating.to_numpy()[rows] - mean[u]
     return H, R
 
 def user_features(df:pd.DataFrame, n_users:int) -> np.ndarray:

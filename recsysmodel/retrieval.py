@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['N_YEAR_BUCKETS', 'PRODUCT_RATIO', 'QUERY_MODES', 'OPTIMIZERS', 'INDEX_KINDS', 'ItemFeatures', 'item_features',
-           'user_histories', 'recent_contexts', 'follows_in_time', 'product_pays', 'history_sums', 'TwoTower',
-           'Retrieval', 'RetrievalConfig', 'grouped_order', 'training_dataset', 'LazyAdam', 'build_two_tower',
-           'train_retrieval', 'build_index', 'query_index', 'RaggedRows', 'serving_module', 'save_serving',
-           'export_retrieval']
+           'by_user_time', 'latest_rows', 'user_histories', 'recent_contexts', 'follows_in_time', 'product_pays',
+           'history_sums', 'TwoTower', 'Retrieval', 'RetrievalConfig', 'grouped_order', 'training_dataset', 'LazyAdam',
+           'build_two_tower', 'train_retrieval', 'build_index', 'query_index', 'RaggedRows', 'serving_module',
+           'save_serving', 'export_retrieval']
 
 # %% ../nbs/01_retrieval.ipynb #eea582e3
 import recsysmodel.core  # quiet TensorFlow logs and TF_USE_LEGACY_KERAS=1, before TensorFlow's first import
@@ -55,13 +55,26 @@ def item_features(items:pd.DataFrame, enc:IdEncoding, max_tokens:int=8, vocab_si
     return ItemFeatures(G, Y, tv(tf.constant(titles)).numpy().astype(np.int32), int(tv.vocabulary_size()))
 
 # %% ../nbs/01_retrieval.ipynb #c06af3c1
+def by_user_time(df:pd.DataFrame) -> np.ndarray:
+    "The positions of `df`'s rows by user, then time, then item (rows equal in all three: in their order in `df`)."
+    return np.lexsort((df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.user_idx.to_numpy()))
+
+def latest_rows(df:pd.DataFrame, length:int, order:np.ndarray|None=None) -> tuple:
+    "Each user's last `length` rows of `df` by time (`order`: `by_user_time(df)`, if already made): their positions in `df`, and their columns in a right-aligned (users, `length`) matrix."
+    # one order of positions instead of a sorted copy of the log: sorting the frame and counting its groups took 1.47 GB
+    # above what the process held at 20M ratings (bench/results/history_memory.json)
+    order = by_user_time(df) if order is None else order
+    u = df.user_idx.to_numpy()[order]
+    from_end = np.cumsum(np.bincount(u))[u]  # one past each row's user's last row, then
+    from_end -= np.arange(1, len(u) + 1)      # how many of its user's rows come after it: 0 is the latest
+    keep = from_end < length
+    return order[keep], length - 1 - from_end[keep]
+
 def user_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> np.ndarray:
     "The last `length` item indices of each user in `df` by time, most recent last, padded with `n_items`."
-    d = df.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
-    from_end = d.groupby('user_idx', sort=False).cumcount(ascending=False).to_numpy()
-    keep = from_end < length
+    rows, col = latest_rows(df, length)
     H = np.full((n_users, length), n_items, np.int32)
-    H[d.user_idx.to_numpy()[keep], length - 1 - from_end[keep]] = d.item_idx.to_numpy()[keep]
+    H[df.user_idx.to_numpy()[rows], col] = df.item_idx.to_numpy()[rows]
     return H
 
 def recent_contexts(df:pd.DataFrame, n_items:int, length:int, after:int=0) -> tuple:
