@@ -19,9 +19,9 @@ from .data import MovieLens, IdEncoding, ProtocolData, PROTOCOLS, interactions, 
 # %% auto #0
 __all__ = ['BASELINES', 'TopNModel', 'RatingModel', 'tie_hash', 'sort_keys', 'target_ranks', 'ranking_metrics',
            'accuracy_metrics', 'rating_metrics', 'TopNResult', 'top_k', 'threads', 'evaluate_topn',
-           'evaluate_topn_together', 'MostPopular', 'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias', 'Markov',
-           'ModelSpec', 'Report', 'score_model', 'walk', 'tuning_rows', 'evaluate', 'tidy', 'format_table',
-           'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
+           'evaluate_topn_together', 'MostPopular', 'ItemCooccurrence', 'gram', 'EASE', 'GlobalMean', 'Bias',
+           'by_user_time', 'Markov', 'ModelSpec', 'Report', 'score_model', 'walk', 'tuning_rows', 'evaluate', 'tidy',
+           'format_table', 'plot_metrics_at_k', 'popularity_curve', 'plot_popularity_bias', 'save_report']
 
 # %% ../nbs/00a_evaluation.ipynb #3d2d7861
 class TopNModel(Protocol):
@@ -404,11 +404,16 @@ class Bias:
         return np.clip(self.mu + self.bu[users] + self.bi[items], self.lo, self.hi).astype(np.float32)
     def score(self, users): return (self.mu + self.bu[users][:, None] + self.bi[None, :]).astype(np.float32)
 
+def by_user_time(df:pd.DataFrame) -> np.ndarray:
+    "The positions of `df`'s rows by user, then time, then item (rows equal in all three: in their order in `df`)."
+    # an order of positions, not a sorted copy of the log: what a sort gives, for a fraction of the memory at 20M ratings
+    return np.lexsort((df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.user_idx.to_numpy()))
+
 class Markov:
     "Next-item transition counts from each user's latest training item, backed off to popularity."
     def fit(self, train, n_users, n_items):
-        d = train.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
-        u, it = d.user_idx.to_numpy(), d.item_idx.to_numpy()
+        o = by_user_time(train)
+        u, it = train.user_idx.to_numpy()[o], train.item_idx.to_numpy()[o]
         nxt = u[1:] == u[:-1]
         self.T = sp.csr_matrix((np.ones(int(nxt.sum()), np.float32), (it[:-1][nxt], it[1:][nxt])), shape=(n_items, n_items))
         self.T.sum_duplicates()

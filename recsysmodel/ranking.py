@@ -16,9 +16,9 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 from .core import DataError, ParameterError
 from .data import IdEncoding, ProtocolData, interactions
-from .evaluation import rating_metrics
+from .evaluation import by_user_time, rating_metrics
 from .fit import fit_early_stopping, shuffled_batches
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS, by_user_time, latest_rows
+from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, OPTIMIZERS, latest_rows
 
 # %% ../nbs/02_ranking.ipynb #36d7277d
 def rated_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> tuple:

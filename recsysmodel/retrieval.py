@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['N_YEAR_BUCKETS', 'PRODUCT_RATIO', 'QUERY_MODES', 'OPTIMIZERS', 'INDEX_KINDS', 'ItemFeatures', 'item_features',
-           'by_user_time', 'latest_rows', 'user_histories', 'recent_contexts', 'follows_in_time', 'product_pays',
-           'history_sums', 'TwoTower', 'Retrieval', 'RetrievalConfig', 'grouped_order', 'training_dataset', 'LazyAdam',
+           'latest_rows', 'user_histories', 'recent_contexts', 'follows_in_time', 'product_pays', 'history_sums',
+           'TwoTower', 'Retrieval', 'RetrievalConfig', 'grouped_order', 'training_dataset', 'LazyAdam',
            'build_two_tower', 'train_retrieval', 'build_index', 'query_index', 'RaggedRows', 'serving_module',
            'save_serving', 'export_retrieval']
 
@@ -21,7 +21,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 from .core import ParameterError, quiet_native
 from .data import IdEncoding, ProtocolData, interactions
-from .evaluation import evaluate_topn, tuning_rows
+from .evaluation import by_user_time, evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, strategy_scope, worker_strategy
 
 if not tf.keras.__name__.startswith('tf_keras'):
@@ -55,10 +55,6 @@ def item_features(items:pd.DataFrame, enc:IdEncoding, max_tokens:int=8, vocab_si
     return ItemFeatures(G, Y, tv(tf.constant(titles)).numpy().astype(np.int32), int(tv.vocabulary_size()))
 
 # %% ../nbs/01_retrieval.ipynb #c06af3c1
-def by_user_time(df:pd.DataFrame) -> np.ndarray:
-    "The positions of `df`'s rows by user, then time, then item (rows equal in all three: in their order in `df`)."
-    return np.lexsort((df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.user_idx.to_numpy()))
-
 def latest_rows(df:pd.DataFrame, length:int, order:np.ndarray|None=None) -> tuple:
     "Each user's last `length` rows of `df` by time (`order`: `by_user_time(df)`, if already made): their positions in `df`, and their columns in a right-aligned (users, `length`) matrix."
     # one order of positions instead of a sorted copy of the log: at 20M ratings 0.71 GB above what the process held, not
@@ -78,17 +74,17 @@ def user_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) ->
     return H
 
 def recent_contexts(df:pd.DataFrame, n_items:int, length:int, after:int=0) -> tuple:
-    "`df` sorted by user and time, and for each of its rows the `length` items the same user rated just before it (most recent last) and the `after` items just after (`n_items` pads)."
-    d = df.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
-    u, it = d.user_idx.to_numpy(), d.item_idx.to_numpy().astype(np.int32)
-    C = np.full((len(d), length + after), n_items, np.int32)
-    for back in range(1, min(length, len(d) - 1) + 1):
+    "The positions of `df`'s rows by user and time (`by_user_time`), and for each row in that order the `length` items the same user rated just before it (most recent last) and the `after` items just after (`n_items` pads)."
+    order = by_user_time(df)  # positions, not a sorted copy of the log (`latest_rows`)
+    u, it = df.user_idx.to_numpy()[order], df.item_idx.to_numpy().astype(np.int32)[order]
+    C = np.full((len(u), length + after), n_items, np.int32)
+    for back in range(1, min(length, len(u) - 1) + 1):
         same = u[back:] == u[:-back]
         C[back:, length - back][same] = it[:-back][same]
-    for ahead in range(1, min(after, len(d) - 1) + 1):
+    for ahead in range(1, min(after, len(u) - 1) + 1):
         same = u[ahead:] == u[:-ahead]
         C[:-ahead, length - 1 + ahead][same] = it[ahead:][same]
-    return d, C
+    return order, C
 
 def follows_in_time(earlier:pd.DataFrame, later:pd.DataFrame, share:float=0.95) -> bool:
     "Whether at least `share` of the rows of `later` are no older than their user's newest row in `earlier`."
@@ -357,9 +353,9 @@ def grouped_order(users:np.ndarray, rows_per_user:int, rng:np.random.Generator) 
 
 def training_dataset(cfg:RetrievalConfig, df:pd.DataFrame, n_items:int) -> tf.data.Dataset:
     "The shuffled, batched training examples of `df` for a resolved `cfg` (with each row's nearby items when the query pools them); a new order every epoch."
-    cols = {}
-    if cfg.recent_length: df, cols['context'] = recent_contexts(df, n_items, cfg.recent_length, cfg.recent_length if cfg.context == 'around' else 0)
-    cols = {'user': df.user_idx.to_numpy(np.int32), 'item': df.item_idx.to_numpy(np.int32), **cols}
+    cols, order = {}, slice(None)  # the rows in `df`'s order, or by user and time with their contexts
+    if cfg.recent_length: order, cols['context'] = recent_contexts(df, n_items, cfg.recent_length, cfg.recent_length if cfg.context == 'around' else 0)
+    cols = {'user': df.user_idx.to_numpy(np.int32)[order], 'item': df.item_idx.to_numpy(np.int32)[order], **cols}
     if cfg.rows_per_user <= 1:
         ds = tf.data.Dataset.from_tensor_slices(cols)
         return ds.cache().shuffle(len(df), seed=cfg.seed, reshuffle_each_iteration=True).batch(cfg.batch_size).prefetch(tf.data.AUTOTUNE)

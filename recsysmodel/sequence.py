@@ -17,7 +17,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
-from .evaluation import evaluate_topn, tuning_rows
+from .evaluation import by_user_time, evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, shuffled_batches, strategy_scope
 from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, OPTIMIZERS, RaggedRows
 
@@ -39,13 +39,13 @@ def rating_buckets(ratings) -> np.ndarray:
 
 def ordered_events(df:pd.DataFrame) -> tuple:
     "User index, item index, gap bucket, rating bucket and position within the user of every event, by user then time (ties: item)."
-    d = df.sort_values(['user_idx', 'timestamp', 'item_idx'], kind='stable')
-    u, it, ts = d.user_idx.to_numpy(), d.item_idx.to_numpy().astype(np.int32), d.timestamp.to_numpy()
+    o = by_user_time(df)  # positions, not a sorted copy of the log (*Retrieval*'s `latest_rows`)
+    u, it, ts = df.user_idx.to_numpy()[o], df.item_idx.to_numpy().astype(np.int32)[o], df.timestamp.to_numpy()[o]
     starts = np.r_[0, np.flatnonzero(np.diff(u)) + 1] if len(u) else np.zeros(0, np.int64)
     n = np.diff(np.r_[starts, len(u)])
     pos = np.arange(len(u)) - np.repeat(starts, n)
     gap = np.where(pos >= 1, ts - np.r_[ts[:1], ts[:-1]], -1)
-    return u, it, gap_buckets(gap), rating_buckets(d.rating.to_numpy()), pos, n
+    return u, it, gap_buckets(gap), rating_buckets(df.rating.to_numpy()[o]), pos, n
 
 # %% ../nbs/02a_sequence.ipynb #2d25744d
 def history_matrix(df:pd.DataFrame, n_users:int, n_items:int, max_len:int) -> tuple:
