@@ -24,14 +24,15 @@ from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, Retrieval, O
 def rated_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> tuple:
     "Each user's last `length` item indices by time (padded with `n_items`) and their ratings minus the user's mean."
     order = by_user_time(df)  # positions, not a sorted copy of the log (`latest_rows`)
-    rows, c = latest_rows(df, length, order)
-    H = np.full((n_users, length), n_items, np.int32)
-    R = np.zeros((n_users, length), np.float32)
-    u = df.user_idx.to_numpy()[rows]
     r = pd.Series(df.rating.to_numpy()[order])  # the means summed in the same order as always: the same floats
     mean = r.groupby(df.user_idx.to_numpy()[order]).mean().reindex(range(n_users)).fillna(r.mean()).to_numpy()
-    H[u, c] = df.item_idx.to_numpy()[rows]
-    R[u, c] = df.rating.to_numpy()[rows] - mean[u]
+    del r
+    H = np.full((n_users, length), n_items, np.int32)
+    R = np.zeros((n_users, length), np.float32)
+    items, ratings = df.item_idx.to_numpy(), df.rating.to_numpy()
+    for rows, u, c, _ in latest_rows(df, length, order):
+        H[u, c] = items[rows]
+        R[u, c] = ratings[rows] - mean[u]
     return H, R
 
 def user_features(df:pd.DataFrame, n_users:int) -> np.ndarray:

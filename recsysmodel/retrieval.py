@@ -55,22 +55,26 @@ def item_features(items:pd.DataFrame, enc:IdEncoding, max_tokens:int=8, vocab_si
     return ItemFeatures(G, Y, tv(tf.constant(titles)).numpy().astype(np.int32), int(tv.vocabulary_size()))
 
 # %% ../nbs/01_retrieval.ipynb #c06af3c1
-def latest_rows(df:pd.DataFrame, length:int, order:np.ndarray|None=None) -> tuple:
-    "Each user's last `length` rows of `df` by time (`order`: `by_user_time(df)`, if already made): their positions in `df`, and their columns in a right-aligned (users, `length`) matrix."
-    # one order of positions instead of a sorted copy of the log: at 20M ratings 0.71 GB above what the process held, not
-    # 1.47 GB (bench/results/history_memory.json, history_memory_sorted.json)
+def latest_rows(df:pd.DataFrame, length:int, order:np.ndarray|None=None, chunk:int=1 << 21):
+    "Each user's last `length` rows of `df` by time (`order`: `by_user_time(df)`, if already made), from `chunk` rows of that order at a time: for each chunk, the kept rows' positions in `df`, their users, their columns in a right-aligned (users, `length`) matrix, and the position of the row before each (-1 for a user's first)."
+    # an order of positions, not a sorted copy of the log, and the kept rows a chunk at a time, not all at once: at 20M
+    # ratings a fraction of the memory (bench/results/history_memory.json; before: history_memory_220e84d.json, all
+    # at once, and history_memory_sorted.json, the sorted copy)
     order = by_user_time(df) if order is None else order
     u = df.user_idx.to_numpy()[order]
-    from_end = np.cumsum(np.bincount(u))[u]  # one past each row's user's last row, then
-    from_end -= np.arange(1, len(u) + 1)      # how many of its user's rows come after it: 0 is the latest
-    keep = from_end < length
-    return order[keep], length - 1 - from_end[keep]
+    ends = np.cumsum(np.bincount(u))  # one past each user's last place in `order`
+    for a in range(0, len(u), chunk):
+        place = np.arange(a, min(a + chunk, len(u)))
+        from_end = ends[u[place]] - 1 - place  # how many of its user's rows come after it: 0 is the latest
+        keep = from_end < length
+        k, col = place[keep], length - 1 - from_end[keep]
+        first = (k == 0) | (u[k - 1] != u[k])  # (at place 0, k - 1 wraps to the end: masked)
+        yield order[k], u[k], col, np.where(first, -1, order[k - 1])
 
 def user_histories(df:pd.DataFrame, n_users:int, n_items:int, length:int=200) -> np.ndarray:
     "The last `length` item indices of each user in `df` by time, most recent last, padded with `n_items`."
-    rows, col = latest_rows(df, length)
-    H = np.full((n_users, length), n_items, np.int32)
-    H[df.user_idx.to_numpy()[rows], col] = df.item_idx.to_numpy()[rows]
+    H, items = np.full((n_users, length), n_items, np.int32), df.item_idx.to_numpy()
+    for rows, users, col, _ in latest_rows(df, length): H[users, col] = items[rows]
     return H
 
 def recent_contexts(df:pd.DataFrame, n_items:int, length:int, after:int=0) -> tuple:

@@ -19,7 +19,7 @@ from .core import ParameterError
 from .data import IdEncoding, ProtocolData, interactions
 from .evaluation import by_user_time, evaluate_topn, tuning_rows
 from .fit import build_for_workers, fit_early_stopping, index_batches, shuffled_batches, strategy_scope
-from .retrieval import ItemFeatures, item_features, N_YEAR_BUCKETS, OPTIMIZERS, RaggedRows
+from .retrieval import ItemFeatures, item_features, latest_rows, N_YEAR_BUCKETS, OPTIMIZERS, RaggedRows
 
 if not tf.keras.__name__.startswith('tf_keras'):
     raise ImportError("recsysmodel.sequence needs Keras 2 (tf-keras): set TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported")
@@ -50,21 +50,13 @@ def ordered_events(df:pd.DataFrame) -> tuple:
 # %% ../nbs/02a_sequence.ipynb #2d25744d
 def history_matrix(df:pd.DataFrame, n_users:int, n_items:int, max_len:int) -> tuple:
     "Each user's last `max_len` events, right-aligned: item indices (`n_items` pads), gap buckets and rating buckets."
-    # the buckets of the kept events only, not of every event as `ordered_events` gives them: at 20M ratings 1.19 GB
-    # above what the process held became 0.6 GB (`bench/history_memory.py`)
-    o = by_user_time(df)
-    u = df.user_idx.to_numpy()[o]
-    from_end = np.cumsum(np.bincount(u))[u]   # one past each event's user's last event, then
-    from_end -= np.arange(1, len(u) + 1)       # how many of its user's events come after it: 0 is the latest
-    k = np.flatnonzero(from_end < max_len)     # the kept events' places in `o`
-    cols = max_len - 1 - from_end[k]; del from_end
-    before = np.maximum(k - 1, 0)              # the event before each, in `o`: its gap's start when it is the same user's
-    first = (k == 0) | (u[before] != u[k])
-    ts, rows = df.timestamp.to_numpy(), o[k]
-    gap = np.where(first, -1, ts[rows] - ts[o[before]])
+    # the kept events a chunk at a time (*Retrieval*'s `latest_rows`), not every event's buckets as `ordered_events`
+    # gives them: at 20M ratings a fraction of the memory (bench/results/history_memory.json, history_memory_220e84d.json)
     H = np.full((n_users, max_len), n_items, np.int32); G = np.zeros((n_users, max_len), np.int32); R = np.zeros_like(G)
-    users = u[k]
-    H[users, cols], G[users, cols], R[users, cols] = df.item_idx.to_numpy()[rows], gap_buckets(gap), rating_buckets(df.rating.to_numpy()[rows])
+    items, ts, ratings = df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.rating.to_numpy()
+    for rows, u, c, prev in latest_rows(df, max_len):
+        H[u, c], R[u, c] = items[rows], rating_buckets(ratings[rows])
+        G[u, c] = gap_buckets(np.where(prev < 0, -1, ts[rows] - ts[prev]))  # the time since the user's event before
     return H, G, R
 
 def training_windows(df:pd.DataFrame, n_items:int, max_len:int) -> dict:
