@@ -56,7 +56,7 @@ class SequenceModel:
         from recsysmodel.sequence import SequenceConfig, Sequence, build_sasrec
         cfg = SequenceConfig(loss='sampled').resolved(train, n_items)
         m, _ = build_sasrec(cfg, self.data, self.items, train)
-        if self.all_positions: m.last_hidden = lambda items, gaps=None, ratings=None: m.hidden(items, gaps, ratings)[:, -1]
+        if self.all_positions: m.last_hidden = lambda items, gaps=None, ratings=None, vectors=None: m.hidden(items, gaps, ratings, vectors=vectors)[:, -1]
         self.seq = Sequence(m, self.data.enc, train, cfg)
         self.score(np.arange(8))  # warm: the scoring's first call builds its functions
         return self

@@ -119,12 +119,21 @@ class SASRec(tfrs.Model):
         "The vectors of every item, (n_items, dim): the output layer."
         return self.item_vectors(tf.range(self.n_items))
 
-    def hidden(self, items, gaps=None, ratings=None, training=False, last_only:bool=False):
-        "Hidden state at every position of right-aligned histories (batch, max_len, dim); padding rows are zero. `last_only`: the last position's alone (batch, 1, dim)."
+    def catalogue_weights(self) -> list:
+        "The variables `catalogue` is made of: the item ids' embedding, and the features' layers when they are used."
+        layers = [self.item_emb] + ([self.title_emb, self.genre_proj, self.year_emb] if self.use_features else [])
+        return [w for layer in layers for w in layer.weights]
+
+    def hidden(self, items, gaps=None, ratings=None, training=False, last_only:bool=False, vectors=None):
+        "Hidden state at every position of right-aligned histories (batch, max_len, dim); padding rows are zero. `last_only`: the last position's alone (batch, 1, dim). `vectors`: the catalogue (`catalogue()`), whose rows are taken for the histories' items instead of computing them again (scoring, not training)."
         # histories may be cut to their last T <= max_len positions (a batch cut to its longest window): the positions
         # keep their embeddings, counted from the end, so the states of the items are those of the whole width
         valid, start = tf.not_equal(items, self.n_items), self.max_len - tf.shape(items)[1]
-        x = self.item_vectors(tf.where(valid, items, 0)) * (self.dim ** 0.5) + self.pos_emb(tf.range(start, self.max_len))[None]
+        # scoring takes the histories' item vectors from the catalogue it scores against: computing them from the
+        # title words, genres and year at every position was a quarter of scoring a 20M-shaped user (*Scaling*)
+        known = tf.where(valid, items, 0)
+        v = self.item_vectors(known) if vectors is None else tf.gather(vectors, known)
+        x = v * (self.dim ** 0.5) + self.pos_emb(tf.range(start, self.max_len))[None]
         if self.time_gaps and gaps is not None: x += self.gap_emb(gaps)
         if self.use_ratings and ratings is not None: x += self.rating_emb(ratings)
         keep = tf.cast(valid, tf.float32)[..., None]
@@ -141,9 +150,9 @@ class SASRec(tfrs.Model):
             x = (x + fd(f2(f1(nf(x))), training=training)) * keep
         return self.norm_out(x)
 
-    def last_hidden(self, items, gaps=None, ratings=None):
-        "The hidden state after each history's most recent item (batch, dim)."
-        return self.hidden(items, gaps, ratings, last_only=True)[:, 0]
+    def last_hidden(self, items, gaps=None, ratings=None, vectors=None):
+        "The hidden state after each history's most recent item (batch, dim); `vectors` as in `hidden`."
+        return self.hidden(items, gaps, ratings, last_only=True, vectors=vectors)[:, 0]
 
     def compute_loss(self, f, training=False):
         h = self.hidden(f['items'], f.get('gaps'), f.get('ratings'), training)
@@ -172,19 +181,29 @@ class Sequence:
         "Use the events of `df` as every user's history (and their rated items)."
         self.H, self.G, self.R = history_matrix(df, self.enc.n_users, self.enc.n_items, self.model.max_len)
         self.seen = interactions(df, self.enc.n_users, self.enc.n_items)
+    def catalogue(self) -> tf.Tensor:
+        "The model's `catalogue()`, computed again only when a variable it is made of has changed (training, restored weights)."
+        # the evaluation scores 512 users a call: computing the catalogue at every call was 9 % of scoring 20M-shaped
+        # users; the weights are compared to a copy of those it was computed from (about 10 MB at 27k items), not trusted
+        w = [v.numpy() for v in self.model.catalogue_weights()]
+        kept = getattr(self, '_catalogue', None)
+        if kept is None or len(w) != len(kept[1]) or not all(np.array_equal(a, b) for a, b in zip(w, kept[1])):
+            V = self.model.catalogue()
+            kept = self._catalogue = V, [v.numpy() for v in self.model.catalogue_weights()]  # (its first call builds the layers)
+        return kept[0]
     def score_histories(self, H, G=None, R=None, batch:int=128) -> np.ndarray:
         "Scores of every item after each right-aligned history row of `H` (item indices)."
         # rows go through the model shortest history first, `batch` at a time, each batch cut to its longest history
         # (`SASRec.hidden`: the same states): most histories are far shorter than max_len
         H = np.asarray(H)
-        V, out = self.model.catalogue(), np.empty((len(H), self.enc.n_items), np.float32)
+        V, out = self.catalogue(), np.empty((len(H), self.enc.n_items), np.float32)
         lengths = (H != self.enc.n_items).sum(1)
         order = np.argsort(lengths, kind='stable')
         for s in range(0, len(H), batch):
             rows = order[s:s + batch]
             cut = H.shape[1] - max(1, int(lengths[rows].max()))
             part = lambda X: None if X is None else tf.constant(np.asarray(X)[rows, cut:])
-            out[rows] = tf.matmul(self.model.last_hidden(part(H), part(G), part(R)), V, transpose_b=True).numpy()
+            out[rows] = tf.matmul(self.model.last_hidden(part(H), part(G), part(R), vectors=V), V, transpose_b=True).numpy()
         return out
     def score(self, users) -> np.ndarray:
         "Scores of every item for user indices (the evaluation harness's interface)."
@@ -333,14 +352,14 @@ class _SequenceServing(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name='item_ids')])
     def serve(self, item_ids):
         idx = self._right(self.items.lookup(item_ids))
-        scores = tf.matmul(self.model.last_hidden(idx), self.V, transpose_b=True)
+        scores = tf.matmul(self.model.last_hidden(idx, vectors=self.V), self.V, transpose_b=True)
         hist = tf.ragged.boolean_mask(idx, tf.not_equal(idx, self.n_items))  # the history's own items: not recommended
         return self._top(scores, hist, tf.ones([tf.shape(idx)[0]], tf.bool))
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])
     def by_user(self, user_id):
         u = self.users.lookup(user_id); known = u >= 0; u = tf.maximum(u, 0)
-        h = self.model.last_hidden(tf.gather(self.H, u), tf.gather(self.G, u), tf.gather(self.R, u))
+        h = self.model.last_hidden(tf.gather(self.H, u), tf.gather(self.G, u), tf.gather(self.R, u), vectors=self.V)
         return self._top(tf.matmul(h, self.V, transpose_b=True), self.seen.gather(u), known)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])
@@ -352,7 +371,7 @@ class _SequenceServing(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name='item_ids'), tf.TensorSpec([None, None], tf.int64, name='candidates')])
     def score_items(self, item_ids, candidates):
-        h = self.model.last_hidden(self._right(self.items.lookup(item_ids)))
+        h = self.model.last_hidden(self._right(self.items.lookup(item_ids)), vectors=self.V)
         c = self.items.lookup(candidates)
         v = tf.gather(self.V, tf.minimum(c, self.n_items - 1))
         s = tf.reduce_sum(h[:, None, :] * v, -1)
