@@ -28,7 +28,7 @@ Beside them, the way ranks were computed before (a sort key for every (user, ite
 comparison, top 100 by `argpartition` of the keys), timed on the first --reference-users users' most-popular
 scores, single batch loop as before, and checked to give the same ranks and top-100 lists as `evaluate_topn`.
 """
-import argparse, json, os, platform, resource, sys, time
+import argparse, json, resource, sys, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
@@ -38,6 +38,7 @@ from recsysmodel.evaluation import EASE, ItemCooccurrence, Markov, MostPopular, 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from scale import shape  # noqa: E402  the same ML-20M shapes as the whole-run benchmark
+from common import machine  # noqa: E402
 
 class Factors:
     "Random 128-d user and item vectors: the scoring cost of a two-tower model's catalogue scores."
@@ -142,7 +143,7 @@ def main(argv=None):
         del model
     ref = reference(MostPopular().fit(data.train, data.n_users, data.n_items), data.test, data.seen, a.reference_users) if a.reference_users else None
     if ref: print('reference', json.dumps(ref), file=sys.stderr)
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()},
+    out = {'machine': machine(),
            'command': 'python bench/evaluation.py ' + ' '.join(argv if argv is not None else sys.argv[1:]),
            'data': {'kind': 'synthetic, ML-20M-shaped', 'ratings': a.ratings, 'test_users': n_users, 'items': n_items,
                     'protocol': 'leave-last-out', 'generate_and_split_s': setup_s},

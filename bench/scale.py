@@ -20,12 +20,13 @@ settings. Reported per size: wall seconds of the run, the run's own step timings
 sequence training events/s (the tuning phase's training rows x epochs / the epochs' training seconds, validation
 excluded), evaluation seconds (the steps', and per row of the metrics table: its seconds and, of those, scoring every
 test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and the served model with
-the validation figures it was chosen on, the processor's model name (the sequence model's 20M figures differ between
-Intel and AMD machines with the same code); and a plot (bench/results/scale.png) of seconds and peak memory against
-ratings. Targets (issue 19): retrieval >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min,
-peak RSS <= 12 GB, the whole run <= 2 h.
+the validation figures it was chosen on, the processor's model name, vector instructions and BLAS kernels (the
+sequence model's 20M figures differ between Intel and AMD machines with the same code, EASE's between two machines
+both named AMD EPYC); and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets
+(issue 19): retrieval >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB,
+the whole run <= 2 h.
 """
-import argparse, json, os, platform, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 import recsysmodel.core  # quiet TensorFlow, Keras 2: before TensorFlow's first import
 import numpy as np
@@ -33,17 +34,14 @@ import pandas as pd
 from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import blas, cpu_flags, cpu_model, machine  # noqa: E402
+
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
 LARGE = ('--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled '
          '--sequence-length-buckets --no-refit')
 SHORT = '--sequence-optimizer lazy-adam'  # and for short histories (the sample): a step of short windows touches few item rows
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
-
-def cpu_model() -> str|None:
-    "The processor's model name (/proc/cpuinfo; None where it says none): the kind of processor moves some figures (bench/results/scale.json)."
-    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
-    except OSError: return platform.processor() or None
-    return next((l.split(':', 1)[1].strip() for l in lines if l.startswith('model name')), None) or platform.processor() or None
 
 def shape(n_ratings:int) -> dict:
     "Users and items of a dataset shaped like ML-20M with `n_ratings` ratings."
@@ -147,7 +145,7 @@ def main(argv=None):
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
-    rows = [{'settings': a.settings, 'cpu': cpu_model(), **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
+    rows = [{'settings': a.settings, 'cpu': cpu_model(), 'cpu_flags': cpu_flags(), 'blas': blas(), **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
@@ -155,7 +153,7 @@ def main(argv=None):
         if not same: raise SystemExit(f"{a.merge} was run with other epochs or protocol: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
         rows = sorted([{'commit': old.get('commit'), 'settings': old.get('settings'), **r} for r in old['runs']] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,  # this call's; each run has its own
+    out = {'machine': machine(), 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,  # this call's; each run has its own
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
