@@ -130,7 +130,7 @@ class SASRec(tfrs.Model):
         # keep their embeddings, counted from the end, so the states of the items are those of the whole width
         valid, start = tf.not_equal(items, self.n_items), self.max_len - tf.shape(items)[1]
         # scoring takes the histories' item vectors from the catalogue it scores against: computing them from the
-        # title words, genres and year at every position was a quarter of scoring a 20M-shaped user (*Scaling*)
+        # title words, genres and year at every position was about a fifth of scoring a 20M-shaped user (*Scaling*)
         known = tf.where(valid, items, 0)
         v = self.item_vectors(known) if vectors is None else tf.gather(vectors, known)
         x = v * (self.dim ** 0.5) + self.pos_emb(tf.range(start, self.max_len))[None]
