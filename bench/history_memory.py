@@ -14,12 +14,13 @@ process held before the call (the high-water mark is reset before each call thro
 only), the size of what it returns, and a digest of it (two versions of a function that return the same arrays to the bit
 have the same digest).
 """
-import argparse, json, os, platform, subprocess, sys, time
+import argparse, json, subprocess, sys, time
 from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from input_memory import rss_kib  # noqa: E402
 from scale import shape  # noqa: E402
+from common import machine  # noqa: E402
 
 def log_of(n_ratings:int):
     "A synthetic log of `n_ratings` with ML-20M's shape, as a run's split holds it: (frame, users, items)."
@@ -85,7 +86,7 @@ def main(argv=None):
         results[name] = measure(f)
         print(name, results[name], file=sys.stderr)
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
-    out = {'machine': {'cpus': os.cpu_count(), 'python': platform.python_version()}, 'commit': commit,
+    out = {'machine': machine(), 'commit': commit,
            'command': ' '.join(['python bench/history_memory.py', *(argv if argv is not None else sys.argv[1:])]),
            'data': data, 'history_length': 200, 'results': results}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

@@ -59,20 +59,31 @@ def history_matrix(df:pd.DataFrame, n_users:int, n_items:int, max_len:int) -> tu
         G[u, c] = gap_buckets(np.where(prev < 0, -1, ts[rows] - ts[prev]))  # the time since the user's event before
     return H, G, R
 
-def training_windows(df:pd.DataFrame, n_items:int, max_len:int) -> dict:
-    "Every target of every user in windows of `max_len` (right-aligned, from the end): inputs, targets, gap and rating buckets."
-    u, it, g, r, pos, n = ordered_events(df)
-    nn = np.repeat(n, n)
-    j = np.flatnonzero(pos >= 1)                  # events that are someone's next item
-    q = (nn - 1 - pos)[j]                         # 0 for each user's last target
-    nwin = np.maximum(-(-(n - 1) // max_len), 0)  # windows per user
-    w = np.repeat(np.r_[0, np.cumsum(nwin)[:-1]], n)[j] + q // max_len
-    col = max_len - 1 - q % max_len
+def training_windows(df:pd.DataFrame, n_items:int, max_len:int, chunk:int=1 << 21) -> dict:
+    "Every target of every user in windows of `max_len` (right-aligned, from the end): inputs, targets, gap and rating buckets; filled from `chunk` events of the order at a time."
+    # a chunk of the order at a time (as `history_matrix`), not every event's buckets at once (`ordered_events`): the
+    # windows themselves and the order are what is left at 20M ratings (bench/results/history_memory.json)
+    o = by_user_time(df)
+    u = df.user_idx.to_numpy()[o]
+    items, ts, ratings = df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.rating.to_numpy()
+    n = np.bincount(u)                                  # events per user index (0 for those with none)
+    start = np.cumsum(n) - n                            # each user's first place in the order
+    nwin = np.maximum(-(-(n - 1) // max_len), 0)        # windows per user
+    first = np.cumsum(nwin) - nwin                      # each user's first window
     W = int(nwin.sum())
     out = {'items': np.full((W, max_len), n_items, np.int32), 'targets': np.full((W, max_len), n_items, np.int32),
            'gaps': np.zeros((W, max_len), np.int32), 'ratings': np.zeros((W, max_len), np.int32)}
-    out['items'][w, col], out['targets'][w, col] = it[j - 1], it[j]
-    out['gaps'][w, col], out['ratings'][w, col] = g[j - 1], r[j - 1]
+    for a in range(0, len(u), chunk):
+        p = np.arange(a, min(a + chunk, len(u)))
+        pos = p - start[u[p]]                           # place within the user
+        p, pos = p[pos >= 1], pos[pos >= 1]             # events that are someone's next item
+        us = u[p]
+        q = n[us] - 1 - pos                             # 0 for each user's last target
+        w, col = first[us] + q // max_len, max_len - 1 - q % max_len
+        prev = o[p - 1]                                 # the input: the event before the target
+        out['items'][w, col], out['targets'][w, col] = items[prev], items[o[p]]
+        out['ratings'][w, col] = rating_buckets(ratings[prev])
+        out['gaps'][w, col] = gap_buckets(np.where(pos >= 2, ts[prev] - ts[o[np.maximum(p - 2, 0)]], -1))  # the input's own gap
     return out
 
 # %% ../nbs/02a_sequence.ipynb #c3c575ba
