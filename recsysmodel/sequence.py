@@ -62,7 +62,7 @@ def history_matrix(df:pd.DataFrame, n_users:int, n_items:int, max_len:int) -> tu
 def training_windows(df:pd.DataFrame, n_items:int, max_len:int, chunk:int=1 << 21) -> dict:
     "Every target of every user in windows of `max_len` (right-aligned, from the end): inputs, targets, gap and rating buckets; filled from `chunk` events of the order at a time."
     # a chunk of the order at a time (as `history_matrix`), not every event's buckets at once (`ordered_events`): the
-    # windows themselves and the order are what is left at 20M ratings (bench/results/history_memory.json)
+    # windows themselves and the order are most of what is left at 20M ratings (bench/results/history_memory_windows.json)
     o = by_user_time(df)
     u = df.user_idx.to_numpy()[o]
     items, ts, ratings = df.item_idx.to_numpy(), df.timestamp.to_numpy(), df.rating.to_numpy()
