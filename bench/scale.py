@@ -35,7 +35,7 @@ from recsysmodel.data import synthetic_movielens
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import blas, cpu_flags, cpu_model, machine  # noqa: E402
+from common import machine  # noqa: E402
 
 ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
 LARGE = ('--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled '
@@ -145,7 +145,8 @@ def main(argv=None):
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
             rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
-    rows = [{'settings': a.settings, 'cpu': cpu_model(), 'cpu_flags': cpu_flags(), 'blas': blas(), **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
+    here = machine()  # read once: every run of this call ran on it
+    rows = [{'settings': a.settings, 'cpu': here['cpu'], 'cpu_flags': here['cpu_flags'], 'blas': here['blas'], **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())
@@ -153,7 +154,7 @@ def main(argv=None):
         if not same: raise SystemExit(f"{a.merge} was run with other epochs or protocol: not merged")
         commands = old.get('commands', [old.get('command')]) + commands
         rows = sorted([{'commit': old.get('commit'), 'settings': old.get('settings'), **r} for r in old['runs']] + rows, key=lambda r: ('sample_frac' in r, r['dataset']['kind'] != 'synthetic, ML-20M-shaped', r['dataset']['ratings']))
-    out = {'machine': machine(), 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,  # this call's; each run has its own
+    out = {'machine': here, 'commit': commit, 'epochs': a.epochs, 'protocol': a.protocol, 'settings': a.settings,  # this call's; each run has its own
            'commands': commands, 'targets': TARGETS, 'runs': rows,
            'ml_20m': 'run' if a.ml_20m else 'not run: no --ml-20m folder given'}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
