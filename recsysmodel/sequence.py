@@ -377,7 +377,10 @@ class _SequenceServing(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])
     def by_user(self, user_id):
         u = self.users.lookup(user_id); known = u >= 0; u = tf.maximum(u, 0)
-        h = self.model.last_hidden(tf.gather(self.H, u), tf.gather(self.G, u), tf.gather(self.R, u), vectors=self.V)
+        # rows of a variable: their shape declared, or TensorFlow's graph optimizer cannot infer the rank of what the
+        # attention's softmax gets, and writes 'Error in PredictCost()' to stderr whatever TF_CPP_MIN_LOG_LEVEL says
+        rows = lambda x: tf.ensure_shape(tf.gather(x, u), [None, x.shape[1]])
+        h = self.model.last_hidden(rows(self.H), rows(self.G), rows(self.R), vectors=self.V)
         return self._top(tf.matmul(h, self.V, transpose_b=True), self.seen.gather(u), known)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name='user_id')])

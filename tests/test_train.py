@@ -115,3 +115,25 @@ def test_concurrent_first_runs_share_one_local_tracking_store(tmp_path):
     assert len(ids) == 1, ids
     from mlflow import MlflowClient
     assert len(MlflowClient(tracking_uri=f"sqlite:///{out/'mlflow.db'}").search_experiments()) == 2  # Default and recsysmodel
+
+OWN_LOG = """
+import sys
+import numpy as np, pandas as pd
+from recsysmodel.train import run_training
+rng, tmp = np.random.default_rng(1), sys.argv[1]
+log = pd.DataFrame({'visitor': [f"v{u}" for u in rng.integers(0, 60, 1500)], 'sku': [f"sku-{i}" for i in rng.zipf(1.4, 1500) % 120],
+                    'at': pd.Timestamp('2026-11-01', tz='UTC') + pd.to_timedelta(np.sort(rng.integers(0, 20 * 86400, 1500)), unit='s')})
+log.to_parquet(tmp + '/clicks.parquet', index=False)
+run_training(interactions=tmp + '/clicks.parquet', user_col='visitor', item_col='sku', time_col='at', protocol='leave-last-out',
+             query='latest', index='brute_force', epochs=1, n_candidates=20, out_dir=tmp + '/runs', track=False, progress=False,
+             baselines=False)
+"""
+
+def test_training_on_a_click_log_prints_no_graph_optimizer_warnings(tmp_path):
+    "The sequence model's served functions (scored while choosing and evaluating the served model) leave TensorFlow's graph optimizer nothing to warn about."
+    # the histories are gathered from a variable: without their shape declared, the optimizer could not infer the rank
+    # of what the attention's softmax gets and wrote 'Error in PredictCost()' twice to stderr, past TF_CPP_MIN_LOG_LEVEL
+    r = subprocess.run([sys.executable, '-c', OWN_LOG, str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path/'runs'/'latest').exists()
+    assert 'PredictCost' not in r.stderr and 'op_level_cost_estimator' not in r.stderr, r.stderr[-3000:]
