@@ -15,7 +15,9 @@ a name with ` + segments` pools histories by sparse segment sums alone, as befor
 With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
-pipeline and Keras' loop included. The per-step figures always run one step per call.
+pipeline and Keras' loop included. The per-step figures always run one step per call, traced for the batch's own
+shape: TensorFlow then folds what depends on the batch size alone, where a run's steps are traced for any batch size
+(an epoch's last batch is shorter), as `model.fit` here traces them (bench/retrieval_loss.py times both).
 With `--profile N`, each set-up also runs N train steps over N distinct real batches (at most an epoch's) under
 TensorFlow's profiler and reports where the compute threads spent a step (`profile`): the wall milliseconds per step
 under the profiler, and the kernel milliseconds per step summed over the threads (so more than the wall time on 2
