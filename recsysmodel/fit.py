@@ -122,14 +122,16 @@ def index_batches(cols:dict, # equal-length numpy arrays, one per feature
     "A `tf.data.Dataset` of dicts of `batch_size` rows of `cols` in the order `order()` draws at each pass, gathered per batch."
     import tensorflow as tf
     n, bs = len(next(iter(cols.values()))), int(batch_size)
-    tensors = {k: tf.constant(v) for k, v in cols.items()}
-    def batches():
-        o = order()
+    tensors, count = {k: tf.constant(v) for k, v in cols.items()}, -(-n // bs)
+    def draw():
+        o = np.asarray(order())
         if len(o) != n: raise ValueError(f"index_batches: order() gave {len(o)} rows, not the {n} rows of the columns")
-        for s in range(0, n, bs): yield o[s:s + bs]
+        return o.astype(np.int64, copy=False)
+    def batches(_):  # one call of `order()` a pass, its batches cut in the graph: no Python per batch
+        o = tf.ensure_shape(tf.numpy_function(draw, [], tf.int64, stateful=True), [n])
+        return tf.data.Dataset.range(count).map(lambda b: o[b * bs:(b + 1) * bs])
     # a known number of batches (`cardinality()`): Keras' progress and `steps_per_execution` > 1 need it
-    return (tf.data.Dataset.from_generator(batches, output_signature=tf.TensorSpec([None], tf.int64))
-            .apply(tf.data.experimental.assert_cardinality(-(-n // bs)))
+    return (tf.data.Dataset.from_tensors(0).flat_map(batches).apply(tf.data.experimental.assert_cardinality(count))
             .map(lambda idx: {k: tf.gather(v, idx) for k, v in tensors.items()}).prefetch(tf.data.AUTOTUNE))
 
 def shuffled_batches(cols:dict, batch_size:int, seed:int):
