@@ -122,6 +122,7 @@ def index_batches(cols:dict, # equal-length numpy arrays, one per feature
     "A `tf.data.Dataset` of dicts of `batch_size` rows of `cols` in the order `order()` draws at each pass, gathered per batch."
     import tensorflow as tf
     n, bs = len(next(iter(cols.values()))), int(batch_size)
+    if bs < 1: raise ParameterError(f"index_batches: batch_size must be at least 1, got {batch_size!r}")
     tensors, count = {k: tf.constant(v) for k, v in cols.items()}, -(-n // bs)
     def draw():
         o = np.asarray(order())
