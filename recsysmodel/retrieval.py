@@ -169,8 +169,11 @@ class TwoTower(tfrs.Model):
         "Unit vectors of item indices."
         v = self.item_emb(items)
         if self.use_features:
-            t = tf.gather(self.titles, items); m = tf.cast(t > 0, tf.float32)[..., None]
-            v += tf.reduce_sum(self.title_emb(t) * m, 1) / tf.maximum(tf.reduce_sum(m, 1), 1.0)
+            # the mean of the title's token rows, summed without the padding (most of a title's places): the same sums
+            # as a masked sum over every place, and the title table's gradient holds only real tokens' rows
+            t = tf.gather(self.titles, items); at = tf.where(t > 0)
+            total = tf.math.unsorted_segment_sum(self.title_emb(tf.gather_nd(t, at)), at[:, 0], tf.shape(t, out_type=tf.int64)[0])
+            v += total / tf.maximum(tf.reduce_sum(tf.cast(t > 0, tf.float32), 1), 1.0)[:, None]
             v += self.genre_proj(tf.gather(self.genres, items)) + self.year_emb(tf.gather(self.years, items))
         return tf.math.l2_normalize(v, -1)
 
@@ -392,7 +395,9 @@ class LazyAdam(tf.keras.optimizers.Adam):
         m_rows = b1 * tf.gather(m, idx) + (1 - b1) * g
         v_rows = b2 * tf.gather(v, idx) + (1 - b2) * tf.square(g)
         m.scatter_update(tf.IndexedSlices(m_rows, idx)); v.scatter_update(tf.IndexedSlices(v_rows, idx))
-        variable.scatter_sub(tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), idx))
+        # new rows written whole: TensorFlow's CPU scatter-subtract goes row by row, about three times as long as a
+        # gather and a scatter that copies rows (the same values: bench/sparse_rows.py)
+        variable.scatter_update(tf.IndexedSlices(tf.gather(variable, idx) - alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), idx))
 
 OPTIMIZERS = {'adam': tf.keras.optimizers.Adam, 'lazy-adam': LazyAdam}
 
