@@ -395,8 +395,8 @@ class LazyAdam(tf.keras.optimizers.Adam):
         m_rows = b1 * tf.gather(m, idx) + (1 - b1) * g
         v_rows = b2 * tf.gather(v, idx) + (1 - b2) * tf.square(g)
         m.scatter_update(tf.IndexedSlices(m_rows, idx)); v.scatter_update(tf.IndexedSlices(v_rows, idx))
-        # new rows written whole: TensorFlow's CPU scatter-subtract goes row by row, about three times as long as a
-        # gather and a scatter that copies rows (the same values: bench/sparse_rows.py)
+        # the new rows written whole (a gather, the subtraction, a scatter that copies rows): TensorFlow's CPU
+        # scatter-subtract goes row by row, about three times as long as such a scatter (the same values: bench/sparse_rows.py)
         variable.scatter_update(tf.IndexedSlices(tf.gather(variable, idx) - alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), idx))
 
 OPTIMIZERS = {'adam': tf.keras.optimizers.Adam, 'lazy-adam': LazyAdam}
