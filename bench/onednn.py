@@ -3,9 +3,9 @@ in the evaluation's largest product, on the machine it runs on.
 
     python bench/onednn.py [--ratings 20000000] [--rounds 6]
 
-TensorFlow 2.20 turns its oneDNN kernels on by itself only on processors with AVX-512 VNNI or newer features; on
-others (AVX2, say) it uses its own Eigen kernels unless `TF_ENABLE_ONEDNN_OPTS=1` is set before its first import.
-`recsysmodel.core` sets that variable unless you did (*Core*). This starts two worker processes, one with
+TensorFlow 2.20 turned its oneDNN kernels on by itself on the machines here with AVX-512 VNNI (their profiles list
+`_MklMatMul`) and left them off on an AMD EPYC with AVX2 alone (`MatMul`, Eigen's), unless `TF_ENABLE_ONEDNN_OPTS=1`
+was in the process's environment (read at TensorFlow's first import; recsysmodel leaves it as you set it). This starts two worker processes, one with
 `TF_ENABLE_ONEDNN_OPTS=0`, one with `=1` (each reports whether oneDNN is on), each of which builds, from the same
 synthetic log of ML-20M's shape (bench/scale.py's shapes, split leave-last-out), the three models as a large-log run
 does and takes the first batches of each one's training input (the same batches in both):
@@ -74,6 +74,9 @@ def worker(n_ratings:int):
                                'items': data.n_items}), flush=True)
     for line in sys.stdin:
         t = time.perf_counter(); tasks[line.strip()](); print(PREFIX + json.dumps(time.perf_counter() - t), flush=True)
+    # every answer is out: leave without Python's clean-up, which waited forever on a lock here at 20M (a thousand
+    # input threads, an iterator's for each batch)
+    sys.stdout.flush(); os._exit(0)
 
 def answer(proc) -> object:
     "The worker's next answer (other lines on its stdout skipped); a SystemExit if it ended."
@@ -110,7 +113,7 @@ def main(argv=None):
     per = {'retrieval': SIZES['retrieval_batches'], 'ranking': SIZES['ranking_batches'], 'sequence': SIZES['sequence_batches'],
            'scoring': SIZES['scoring_reps']}
     ms = {mode: {t: [round(s / per[t] * 1000, 2) for s in seconds[mode][t]] for t in TASKS} for mode in procs}
-    res = {t: {'off_ms': statistics.median(ms['0'][t]), 'on_ms': statistics.median(ms['1'][t]),
+    res = {t: {'off_ms': round(statistics.median(ms['0'][t]), 2), 'on_ms': round(statistics.median(ms['1'][t]), 2),
                'off_rounds_ms': ms['0'][t], 'on_rounds_ms': ms['1'][t]} for t in TASKS}
     for r in res.values(): r['on_over_off'] = round(r['on_ms'] / r['off_ms'], 3)
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
