@@ -49,7 +49,7 @@ def worker(n_ratings:int):
         its = [iter(tf.data.Dataset.from_tensors(b).repeat()) for b in itertools.islice(ds, n)]
         def run():
             for it in its: m.train_function(it)
-        run()  # traced (one trace for any batch size, as in a run)
+        run()  # the first round traces the step (and a few more traces for the sequence model's widths)
         return run
     cfg = RetrievalConfig(query='latest', rows_per_user=16, optimizer='lazy-adam').resolved(data.train)
     ret, _ = build_two_tower(cfg, data, syn.items, data.fit_part)
@@ -82,7 +82,7 @@ def answer(proc) -> object:
     "The worker's next answer (other lines on its stdout skipped); a SystemExit if it ended."
     for line in proc.stdout:
         if line.startswith(PREFIX): return json.loads(line[len(PREFIX):])
-    raise SystemExit(f"a worker ended early (exit status {proc.wait()}); run it alone to see why: python {__file__} --worker")
+    raise SystemExit(f"a worker ended early (exit status {proc.wait()}): its error, if it wrote one, is above")
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
