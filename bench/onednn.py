@@ -3,8 +3,8 @@ in the evaluation's largest product, on the machine it runs on.
 
     python bench/onednn.py [--ratings 20000000] [--rounds 6]
 
-TensorFlow 2.20 turned its oneDNN kernels on by itself on the machines here with AVX-512 VNNI (their profiles list
-`_MklMatMul`) and left them off on an AMD EPYC with AVX2 alone (`MatMul`, Eigen's), unless `TF_ENABLE_ONEDNN_OPTS=1`
+TensorFlow turns its oneDNN kernels on by itself on processors with AVX-512 VNNI and newer features; on an AMD EPYC
+with AVX2 alone, TensorFlow 2.20 left them off (its profile lists Eigen's `MatMul`) unless `TF_ENABLE_ONEDNN_OPTS=1`
 was in the process's environment (read at TensorFlow's first import; recsysmodel leaves it as you set it). This starts two worker processes, one with
 `TF_ENABLE_ONEDNN_OPTS=0`, one with `=1` (each reports whether oneDNN is on), each of which builds, from the same
 synthetic log of ML-20M's shape (bench/scale.py's shapes, split leave-last-out), the three models as a large-log run
