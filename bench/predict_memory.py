@@ -6,8 +6,8 @@
 `train_ranking` validates with `Ranking.predict`, which scores (user, item) pairs in batches of 65,536 by default. For
 each oneDNN setting (`TF_ENABLE_ONEDNN_OPTS=1`, then `=0`: TensorFlow's own choice on a processor without AVX-512) and
 each batch size, a fresh process builds an untrained ranking model as a large-log run does (lazy Adam) on a small
-synthetic log (20,000 users, 5,000 items, 400,000 ratings, split leave-last-out), predicts --pairs random pairs once
-with a batch of 1,000 (so the graph and the tables exist), then twice with the batch size: the resident memory (VmRSS
+synthetic log (20,000 users, 5,000 items, 400,000 ratings, split leave-last-out), predicts the first 1,000 of --pairs
+random pairs in one batch (so the graph and the tables exist), then all of them twice in batches of the batch size: the resident memory (VmRSS
 after a garbage collection) before, after the first pass and after the second is what that batch size made the
 process hold. Every process's predictions are compared with the first one's, bit for bit: the batch size and the
 kernels must not change a prediction.
