@@ -5,14 +5,14 @@ kernels on and off -> bench/results/predict_memory.json.
 
 `train_ranking` validates with `Ranking.predict`, 8,192 pairs a call by default (65,536 until this script showed what
 those left held), and a two-stage evaluation scores each batch of 512 users' 100 candidates with
-`Ranking.score_candidates`, 51,200 pairs a call. For each oneDNN setting (`TF_ENABLE_ONEDNN_OPTS=1`, then `=0`) and
-each call and batch of --calls, a fresh process builds an untrained ranking model as a large-log run does (lazy Adam) on
-a small synthetic log (20,000 users, 5,000 items, 400,000 ratings, split leave-last-out). It scores 1,000 of the pairs first in
-one call (so the graph and the tables exist), then --pairs random pairs twice in calls of the batch: `predict` of (user, item)
-pairs, or `score_candidates` of --pairs / 100 users' 100 candidates each, batch / 100 users a call. The resident memory (VmRSS
-after a garbage collection) before, after the first pass and after the second is what that batch made the process hold.
-Every process's scores are compared bit for bit with those of the first process of the same call: neither the batch
-nor the kernels may change a score.
+`Ranking.score_candidates`, 51,200 pairs a call. For each oneDNN setting (`TF_ENABLE_ONEDNN_OPTS=1`, then `=0`) and each
+call and batch of --calls, a fresh process builds an untrained ranking model as a large-log run does (lazy Adam) on a
+small synthetic log (20,000 users, 5,000 items, 400,000 ratings, split leave-last-out). It scores 1,000 of the pairs
+first in one call (so the graph and the tables exist), then --pairs random pairs twice in calls of the batch: `predict`
+of (user, item) pairs, or `score_candidates` of --pairs / 100 users' 100 candidates each, batch / 100 users a call
+(rounded down). The resident memory (VmRSS after a garbage collection) before, after the first pass and after the second
+is what that batch made the process hold. Every process's scores are compared bit for bit with those of the first
+process of the same call: neither the batch nor the kernels may change a score.
 """
 import argparse, json, os, subprocess, sys, tempfile
 from pathlib import Path
@@ -48,7 +48,8 @@ def child(call:str, batch:int, pairs:int, out:str):
     p = score(batch); gc.collect(); first = gib()
     score(batch); gc.collect(); second = gib()
     np.save(out, p)
-    print(json.dumps({'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'call': call, 'pairs_per_call': batch,
+    per_call = batch if call == 'predict' else max(1, batch // N_CANDIDATES) * N_CANDIDATES  # whole users' candidates
+    print(json.dumps({'onednn': bool(_pywrap_util_port.IsMklEnabled()), 'call': call, 'pairs_per_call': per_call,
                       'rss_gib_before': round(before, 2), 'rss_gib_after_first': round(first, 2),
                       'rss_gib_after_second': round(second, 2), 'held_gib': round(second - before, 2)}))
 
@@ -66,7 +67,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument('--calls', default='predict:65536,predict:8192,candidates:51200,candidates:8192',
                    help="CALL:PAIRS entries, comma-separated: the call (predict or candidates) and the pairs it scores a call "
-                        "(default: each call's old batch, then the new one)")
+                        "(default: predict's default batch before f727b0d and since; score_candidates' calls in a two-stage "
+                        "evaluation, then a smaller one)")
     p.add_argument('--pairs', type=int, default=140_000, help="pairs scored (default: about a 20M run's validation ratings)")
     p.add_argument('--child', nargs=3, metavar=('CALL', 'BATCH', 'NPY'), help=argparse.SUPPRESS)
     p.add_argument('--out', default=str(HERE/'results'/'predict_memory.json'))

@@ -143,7 +143,7 @@ class Ranking:
         return tuple(np.concatenate([o[j].numpy() for o in out]) for j in (0, 1))
     def predict(self, users, items, batch:int=8_192) -> np.ndarray:
         "Predicted ratings of user and item indices, clipped to the rating range (the harness's rating interface), `batch` pairs a call."
-        # not more a call: with oneDNN's kernels, calls of 65,536 pairs left the process holding about 3.4 GB more (bench/predict_memory.py)
+        # no larger default: with oneDNN's kernels, calls of 65,536 pairs left the process holding about 3.4 GB more (bench/predict_memory.py)
         return np.clip(self._batched(self._pairs, np.asarray(users), np.asarray(items), batch)[0], *self.rating_range)
     def set_history(self, df:pd.DataFrame):
         "Use the ratings of `df` as the users' rated histories and user features (the model's weights stay)."
