@@ -17,6 +17,14 @@ def small():
     "A small synthetic dataset with whole-star ratings, writable in every layout."
     return synthetic_movielens(n_users=40, n_items=100, n_ratings=800, seed=5, integer_ratings=True)
 
+@pytest.fixture(scope='session')
+def synthetic_run(tmp_path_factory):
+    """One run of all three models on the synthetic dataset (leave-last-out, one epoch, no baselines), trained once for
+    the test modules that only read a run (the CLI, the service, the wheel): a test that changes files changes a copy."""
+    from recsysmodel.train import run_training
+    return run_training(dataset='synthetic', protocol='leave-last-out', epochs=1, out_dir=str(tmp_path_factory.mktemp('runs')),
+                        track=False, progress=False, baselines=False)
+
 def snapshot(folder) -> dict:
     "Every file under `folder` with its size and mtime: equal snapshots mean nothing was written."
     folder = Path(folder)

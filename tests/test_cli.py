@@ -85,9 +85,7 @@ def test_old_protocol_name_still_works_and_says_so(tmp_path, small):
     assert "protocol 'seed' is now called 'random-80-20'" in r.stderr
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    from recsysmodel.train import run_training
-    return run_training(dataset='synthetic', epochs=1, out_dir=str(tmp_path_factory.mktemp('runs')), track=False, progress=False, baselines=False)
+def run(synthetic_run): return synthetic_run  # conftest's run, shared with other modules: read here, never changed
 
 def test_quiet_by_default_verbose_on_request(run):
     "No TensorFlow/CUDA log lines on a CPU machine unless asked for with -v (the second half shows the first could fail)."

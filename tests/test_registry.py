@@ -22,9 +22,9 @@ def wait_for(url, proc, log, timeout=120):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         assert proc.poll() is None, f"{proc.args[:3]} exited with {proc.returncode}: {Path(log).read_text()[-3000:]}"
-        try:
-            if requests.get(url, timeout=2).status_code == 200: return
-        except requests.ConnectionError: pass
+        try:  # a new server's first answer can be slow (MLflow 3.18's first /health took 2.0 s on a busy machine): a read timeout is 'not yet'
+            if requests.get(url, timeout=10).status_code == 200: return
+        except (requests.ConnectionError, requests.Timeout): pass
         time.sleep(0.3)
     raise AssertionError(f"{url} not 200 after {timeout}s: {Path(log).read_text()[-3000:]}")
 

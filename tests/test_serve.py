@@ -27,9 +27,9 @@ class Server:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             assert self.proc.poll() is None, f"recsys serve exited with {self.proc.returncode}: {self.stderr()[-3000:]}"
-            try:
-                if requests.get(self.url + path, timeout=2).status_code == 200: return
-            except requests.ConnectionError: pass
+            try:  # a read timeout (a busy machine, a first request) is 'not yet', as a refused connection is
+                if requests.get(self.url + path, timeout=10).status_code == 200: return
+            except (requests.ConnectionError, requests.Timeout): pass
             time.sleep(0.2)
         raise AssertionError(f"{path} not 200 after {timeout}s: {self.stderr()[-3000:]}")
 
@@ -66,12 +66,9 @@ def as_new_run(src, dest, run_id):
     return dest
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    "A run of all three models (so the service has a sequence model) in its own out_dir."
-    from recsysmodel.train import run_training
-    out = tmp_path_factory.mktemp('runs')
-    return run_training(dataset='synthetic', protocol='leave-last-out', epochs=1, out_dir=str(out), track=False,
-                        progress=False, baselines=False)
+def run(synthetic_run):
+    "A run of all three models (so the service has a sequence model): conftest's, shared with other modules (copied before any change)."
+    return synthetic_run
 
 @pytest.fixture(scope='module')
 def rec(run):

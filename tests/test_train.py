@@ -53,7 +53,7 @@ def test_papermill_run_with_params_file_writes_one_complete_tracked_run(tmp_path
 
 def test_papermill_without_inject_output_path_keeps_no_notebook(tmp_path):
     r = papermill('out.ipynb', '-p', 'dataset', 'synthetic', '-p', 'epochs', 1, '-p', 'out_dir', tmp_path/'runs', '-p', 'track', False,
-                  '-p', 'baselines', False, '-p', 'progress', False, cwd=tmp_path)
+                  '-p', 'baselines', False, '-p', 'models', 'retrieval', '-p', 'progress', False, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-3000:]
     run = tmp_path/'runs'/(tmp_path/'runs'/'latest').read_text().strip()
     m = json.loads((run/'manifest.json').read_text())
@@ -67,19 +67,29 @@ def test_bad_parameter_stops_before_any_work(tmp_path):
 
 def _run(out, **kw):
     from recsysmodel.train import run_training
-    return json.loads((run_training(dataset='synthetic', epochs=2, out_dir=str(out), track=False, progress=False,
-                                    baselines=False, **kw)/'manifest.json').read_text())
+    return json.loads((run_training(**{'dataset': 'synthetic', 'epochs': 2, 'out_dir': str(out), 'track': False, 'progress': False,
+                                       'baselines': False, **kw})/'manifest.json').read_text())
 
 def test_same_parameters_and_seed_give_the_same_metrics(tmp_path):
-    a, b, c = _run(tmp_path/'a'), _run(tmp_path/'b'), _run(tmp_path/'c', seed=7)
+    # run a in a process of its own (`recsys train`) while this process trains c (another seed), then b: b is trained
+    # where another run trained before it, a from nothing, and both must agree (two cores train them side by side)
+    a_out = tmp_path/'a'
+    proc = subprocess.Popen([str(BIN/'recsys'), 'train', '--dataset', 'synthetic', '--epochs', '2', '--no-baselines', '--out-dir', str(a_out),
+                             '--no-track', '--quiet'], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try: c, b = _run(tmp_path/'c', seed=7, models='retrieval'), _run(tmp_path/'b')
+    finally: log = proc.communicate(timeout=900)[0]
+    assert proc.returncode == 0, log[-3000:]
+    a = json.loads((a_out/(a_out/'latest').read_text().strip()/'manifest.json').read_text())
     curves = lambda m: {k: [{c: v for c, v in row.items() if c != 'seconds'} for row in rows] for k, rows in m['history'].items()}
+    assert set(a['metrics']) == {'retrieval', 'two_stage', 'sequence', 'ranking', 'served'}, a['metrics']
     assert a['metrics'] == b['metrics'] and curves(a) == curves(b)
     assert a['files']['items.parquet'] == b['files']['items.parquet']
-    assert c['metrics'] != a['metrics']  # the comparison can fail: another seed gives other numbers
+    # the comparison can fail: another seed gives other numbers (retrieval alone is enough to show it)
+    assert c['metrics']['retrieval'] != a['metrics']['retrieval'] and curves(c)['retrieval'] != curves(a)['retrieval']
 
 def test_killed_run_leaves_previous_runs_and_latest_untouched(tmp_path):
     out = tmp_path/'runs'
-    first = _run(out)
+    first = _run(out, models='retrieval', epochs=1)  # any complete earlier run
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     p = subprocess.Popen([str(BIN/'recsys'), 'train', '--dataset', 'synthetic', '--epochs', '5', '--out-dir', str(out),
                           '--no-track', '--quiet'], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,10 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {k: v for k, v in os.environ.items() if k not in ('RECSYS_ARTIFACTS', 'PYTHONPATH', 'IN_TEST')}
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory):
-    from recsysmodel.train import run_training
-    out = tmp_path_factory.mktemp('runs')
-    return run_training(dataset='synthetic', epochs=1, out_dir=str(out), track=False, progress=False, baselines=False)
+def run(synthetic_run): return synthetic_run  # conftest's run, shared with other modules: copied before it is changed
 
 def build(tmp_path, *args):
     r = subprocess.run([sys.executable, str(ROOT/'tools'/'build_wheel.py'), '--outdir', str(tmp_path/'dist'), *map(str, args)],
