@@ -15,7 +15,11 @@ a name with ` + segments` pools histories by sparse segment sums alone, as befor
 With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
 (a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
 `--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
-pipeline and Keras' loop included. The per-step figures always run one step per call, traced for the batch's own
+pipeline and Keras' loop included, and also what a pass costs once (drawing the order of the whole log: seconds at
+20M) spread over N batches. Where the log holds 2N batches, `fit_marginal_ms_per_step` is a step as a whole epoch sees
+it: the difference of fits over N and 2N batches (medians of 2 each, interleaved) per batch, in which what a pass costs
+once cancels; `input_marginal_ms_per_batch` is the same difference for the input pipeline iterated alone, and
+`pass_start_s` the time to a pass's first batch. The per-step figures always run one step per call, traced for the batch's own
 shape: TensorFlow then folds what depends on the batch size alone, where a run's steps are traced for any batch size
 (an epoch's last batch is shorter), as `model.fit` here traces them (bench/retrieval_loss.py times both).
 With `--profile N`, each set-up also runs N train steps over N distinct real batches (at most an epoch's) under
@@ -120,12 +124,28 @@ def main(argv=None):
         r['ratings_per_s'] = round(a.batch_size / r['train_step_ms'] * 1000)
         if a.fit_batches:
             m.compile(optimizer=m.optimizer, steps_per_execution=a.steps_per_execution)
-            ds = training_dataset(cfg, data.fit_part, data.n_items).take(a.fit_batches)
+            full = training_dataset(cfg, data.fit_part, data.n_items)
+            ds = full.take(a.fit_batches)
             m.fit(ds, epochs=1, verbose=0)  # warm-up: tracing, the optimizer's slots
             t = time.perf_counter(); m.fit(ds, epochs=1, verbose=0); secs = time.perf_counter() - t
             n = min(a.fit_batches * a.batch_size, len(data.fit_part))
             r.update(fit_batches=a.fit_batches, steps_per_execution=a.steps_per_execution, fit_s=round(secs, 2),
                      fit_ms_per_step=round(secs / -(-n // a.batch_size) * 1000, 1), fit_ratings_per_s=round(n / secs))
+            if 2 * a.fit_batches * a.batch_size <= len(data.fit_part):
+                # what a pass costs once (drawing the whole log's order, starting the iterator) is in both timings and
+                # cancels: the difference of N and 2N batches is a step as an epoch of many batches sees it
+                def timed(f):
+                    t = time.perf_counter(); f(); return time.perf_counter() - t
+                def passes(f):  # N batches, then 2N, twice, interleaved: the medians' difference per batch, in ms
+                    one, two = [], []
+                    for _ in range(2): one.append(timed(lambda: f(a.fit_batches))); two.append(timed(lambda: f(2 * a.fit_batches)))
+                    return round((statistics.median(two) - statistics.median(one)) / a.fit_batches * 1000, 1)
+                def drain(k):
+                    for _ in full.take(k): pass
+                r['fit_marginal_ms_per_step'] = passes(lambda k: m.fit(full.take(k), epochs=1, verbose=0))
+                r['fit_marginal_ratings_per_s'] = round(a.batch_size / r['fit_marginal_ms_per_step'] * 1000)
+                r['input_marginal_ms_per_batch'] = passes(drain)  # the input pipeline alone, nothing training beside it
+                t = time.perf_counter(); full.take(1).get_single_element(); r['pass_start_s'] = round(time.perf_counter() - t, 2)
         if a.profile:
             r['profile'] = profile(m, list(itertools.islice(training_dataset(cfg, data.fit_part, data.n_items), a.profile)))
         rows[name if name not in rows else f"{name} #{sum(k.split(' #')[0] == name for k in rows) + 1}"] = r  # a repeat (drift) kept apart
