@@ -12,16 +12,17 @@ pooled once per run), `optimizer='lazy-adam'` (only the embedding rows a batch t
 `--setups` picks some (comma-separated names), or other run lengths by the same names (`rows_per_user 16 + lazy-adam`);
 a name with ` + segments` pools histories by sparse segment sums alone, as before `history_sums` could take the product
 (`PRODUCT_RATIO` 0 while that set-up is built and run).
-With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline
-(a fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with
-`--steps-per-execution K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input
-pipeline and Keras' loop included, and also what a pass costs once (drawing the order of the whole log: seconds at
-20M) spread over N batches. Where the log holds 2N batches, `fit_marginal_ms_per_step` is a step as a whole epoch sees
-it: the difference of fits over N and 2N batches (medians of 2 each, interleaved) per batch, in which what a pass costs
-once cancels; `input_marginal_ms_per_batch` is the same difference for the input pipeline iterated alone, and
-`pass_start_s` the time to a pass's first batch. The per-step figures always run one step per call, traced for the batch's own
-shape: TensorFlow then folds what depends on the batch size alone, where a run's steps are traced for any batch size
-(an epoch's last batch is shorter), as `model.fit` here traces them (bench/retrieval_loss.py times both).
+With `--fit-batches N`, each set-up also runs `model.fit` over the first N batches of its real training pipeline (a
+fresh order per pass, the batches gathered as in a run) after one warm-up pass, compiled with `--steps-per-execution
+K` (default 1, as the models are compiled): `fit_ratings_per_s` is what a run sees, input pipeline and Keras' loop
+included, and also what a pass costs once (drawing the order of the whole log: seconds at 20M) spread over N batches.
+Where the log holds 2N batches, `fit_marginal_ms_per_step` is a step as a whole epoch sees it: the difference of fits
+over N and 2N batches (medians of 2 each, interleaved) per batch, in which what a pass costs once cancels;
+`input_marginal_ms_per_batch` is the same difference for the input pipeline iterated alone (below zero where its cost
+is smaller than the draw's variation between passes), and `pass_start_s` the time to a pass's first batch. The
+per-step figures always run one step per call, traced for the batch's own shape: TensorFlow then folds what depends on
+the batch size alone, where a run's steps are traced for any batch size (an epoch's last batch is shorter), as
+`model.fit` here traces them (bench/retrieval_loss.py times both).
 With `--profile N`, each set-up also runs N train steps over N distinct real batches (at most an epoch's) under
 TensorFlow's profiler and reports where the compute threads spent a step (`profile`): the wall milliseconds per step
 under the profiler, and the kernel milliseconds per step summed over the threads (so more than the wall time on 2
