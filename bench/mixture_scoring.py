@@ -1,18 +1,21 @@
 """Scoring users with a gap-mixture retrieval model -> bench/results/mixture_scoring.json: where its time goes.
 
     python bench/mixture_scoring.py [--sample-of 20000000] [--sample-frac 0.05] [--users N] [--rounds 2]
+                                    [--max-gaps 4096]
 
 A gap-mixture user is scored by one query per gap of their timeline, each a softmax over the whole catalogue,
-averaged: (gaps x items) scores per chunk of about 4,096 gaps. This is the step that dominates evaluation on
-random-80-20 (every test user, for validation, the served choice and three rows of the table). The data: synthetic
-ratings shaped like the predecessor's sample setting, a share --sample-frac of a --sample-of-rating log shaped like
-ML-20M (138,493 users and 26,744 items at 20M; 1,000,013 ratings at 5 %), sampled and split random-80-20 as a run
-does it. The model is an untrained two-tower model of the run's defaults (dim 128, 2 items on each side of a gap,
-every rating of a user as history): the work does not depend on the weights. Its test users (or the first --users of
-them) are scored in the chunks `Retrieval.score` makes, four ways: `TwoTower.mixture_scores` op by op (as
-`Retrieval.score` scored until this benchmark showed the graph faster), the same function traced once as one
-TensorFlow graph (its element-wise steps free to fuse), `Retrieval.score` itself (that graph, with the work around
-it), and the product alone (each chunk's gap queries, computed beforehand, times the item vectors: the floor of any
+averaged: (gaps x items) scores per chunk of about --max-gaps gaps (4,096, `Retrieval.score`'s default). This is the
+step that dominates evaluation on random-80-20 (every test user, for validation, the served choice and three rows of
+the table). The data: synthetic ratings shaped like the predecessor's sample setting, a share --sample-frac of a
+--sample-of-rating log shaped like ML-20M (138,493 users and 26,744 items at 20M; 1,000,013 ratings at 5 %), sampled
+and split random-80-20 as a run does it. The model is an untrained two-tower model of the run's defaults (dim 128, 2
+items on each side of a gap, every rating of a user as history): the work does not depend on the weights. Its test
+users (or the first --users of them) are scored in the chunks `Retrieval.score` makes, five ways:
+`TwoTower.mixture_scores` op by op (as `Retrieval.score` scored until this benchmark showed the graph faster), the
+same function traced once as one TensorFlow graph (its element-wise steps free to fuse), `Retrieval.score` itself
+(that graph, with the work around it), the product alone (each chunk's gap queries, computed beforehand, times the
+item vectors), copied out to NumPy as the others' results are (`product`: a gaps x items array, 438 MB a chunk at
+26,744 items, where the others copy a users x items one) and left in TensorFlow (`product_kept`: the floor of any
 form). Each way scores every chunk in turn; the ways take turns, their order alternating by round. Reported: the
 seconds of each way and round, and, from a pass that compares op by op and `Retrieval.score` chunk by chunk, the
 scores' largest difference and whether every user's top 10 items agree.
@@ -35,8 +38,10 @@ def main(argv=None):
     p.add_argument('--sample-frac', type=float, default=0.05, metavar='F', help='share of its ratings (default: 0.05)')
     p.add_argument('--users', type=int, default=None, help='score only the first N test users (default: all)')
     p.add_argument('--rounds', type=int, default=2, help='rounds of every way, their order reversed every other round (default: 2)')
+    p.add_argument('--max-gaps', type=int, default=4096, metavar='N', help="gaps per chunk, about (default: 4,096, Retrieval.score's)")
     p.add_argument('--out', default=str(HERE/'results'/'mixture_scoring.json'))
     a = p.parse_args(argv)
+    if a.max_gaps < 1: p.error(f"--max-gaps must be at least 1, got {a.max_gaps}")
     f = a.sample_of / ML20M['ratings']
     shape = {'n_users': max(100, int(ML20M['users'] * f)), 'n_items': max(2_000, int(ML20M['items'] * min(1.0, f ** 0.5))),
              'n_ratings': a.sample_of}
@@ -51,8 +56,8 @@ def main(argv=None):
     gaps = int((hist != data.n_items).sum() + len(users))
     print(f"{len(data.train):,} training ratings, {len(users):,} test users, {gaps:,} gaps, {data.n_items:,} items "
           f"(set up in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
-    # the chunks Retrieval.score makes (about 4,096 gaps of consecutive users), called op by op
-    chunk = np.cumsum((hist != data.n_items).sum(1) + 1) // 4096
+    # the chunks Retrieval.score makes (about --max-gaps gaps of consecutive users)
+    chunk = np.cumsum((hist != data.n_items).sum(1) + 1) // a.max_gaps
     parts = [tf.constant(users[chunk == c], tf.int32) for c in np.unique(chunk)]
     iv = tf.constant(ret.item_vecs)
     graph = tf.function(model.mixture_scores, input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec(iv.shape, tf.float32)])
@@ -67,7 +72,8 @@ def main(argv=None):
     ways = {'op_by_op': lambda i: model.mixture_scores(parts[i], iv).numpy(),
             'graph': lambda i: graph(parts[i], iv).numpy(),
             'score': lambda i: ret.score(parts[i].numpy(), max_gaps=1 << 30),  # the library's path; one call: the same chunk
-            'product': lambda i: tf.matmul(queries[i], items, transpose_b=True).numpy()}
+            'product': lambda i: tf.matmul(queries[i], items, transpose_b=True).numpy(),
+            'product_kept': lambda i: tf.matmul(queries[i], items, transpose_b=True)}  # computed (eager: at once), not copied
     diff, same_inf, same_top = 0.0, True, True
     def top(S):
         t = np.argpartition(-S, 9, axis=1)[:, :10]
@@ -90,7 +96,7 @@ def main(argv=None):
            'data': {'kind': 'synthetic, ML-20M-shaped sample', 'sample_of': a.sample_of, 'sample_frac': a.sample_frac,
                     'users': shape['n_users'], 'items': data.n_items, 'log_ratings': len(ds.ratings),
                     'sampled': len(data.train) + len(data.test), 'train': len(data.train)},
-           'scored_users': len(users), 'gaps': gaps, 'chunks': len(parts), 'seconds': seconds,
+           'scored_users': len(users), 'gaps': gaps, 'max_gaps': a.max_gaps, 'chunks': len(parts), 'seconds': seconds,
            'share_of_op_by_op': {w: round(sum(x) / sum(seconds['op_by_op']), 3) for w, x in seconds.items()},
            'max_abs_diff': diff, 'same_non_finite': same_inf, 'same_top10': same_top}
     Path(a.out).write_text(json.dumps(res, indent=1) + '\n')

@@ -2,17 +2,18 @@
 batch size, embedding size and run length.
 
     python bench/retrieval_batch.py [--ratings 20000000] [--epochs 1] [--sample-frac F] [--seed 42]
-                                    [--grid 1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003]
+                                    [--grid 1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003]  # b:d:lr[:rows[:history]]
 
 At 3M ratings what is left of a retrieval step under the large-log settings is mostly the in-batch product and its
 softmax (bench/retrieval_loss.py); at 20M about half of it is the pooled histories' gradient and the lazy update of the
 embedding tables (bench/retrieval_step.py --profile, the Scaling page). A faster step then needs a smaller product
-(fewer in-batch negatives, a smaller embedding) or fewer histories pooled per batch (longer runs of one user's rows).
-Each changes the model, so it is chosen on validation.
+(fewer in-batch negatives, a smaller embedding) or less history pooled per batch (longer runs of one user's rows,
+fewer items per history). Each changes the model, so it is chosen on validation.
 This trains the two-tower model as a large-log run does (leave-last-out split of a synthetic ML-20M-shaped log of
 --ratings, bench/scale.py's shapes; the `'latest'` query, as bench/scale.py trains leave-last-out; runs of one user's
-rows per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate[:rows_per_user] of --grid (rows_per_user 8
-where it is left out: the large-log setting of this script's earlier runs; 16 since), and reports the training
+rows per batch, lazy Adam, no refit) for each batch_size:dim:learning_rate[:rows_per_user[:history_length]] of --grid
+(rows_per_user 8 where it is left out: the large-log setting of this script's earlier runs; 16 since; history_length,
+the items pooled per user, the query's default where left out: 200 for 'latest'), and reports the training
 ratings/s (the tuning part's ratings x epochs / the epochs' training seconds, validation excluded) and the validation
 hr@10 and hr@100 after each epoch. The test set is not read. `best_on_validation` is the setting with the highest
 last-epoch validation hr@10.
@@ -32,14 +33,16 @@ sys.path.insert(0, str(HERE))
 from scale import shape  # noqa: E402  the same ML-20M shapes as the whole-run benchmark
 
 def parse_grid(text:str) -> list:
-    "batch_size:dim:learning_rate[:rows_per_user] settings, comma-separated -> [(batch, dim, lr, rows), ...] (rows 8 if left out); a SystemExit naming a bad one."
+    "batch_size:dim:learning_rate[:rows_per_user[:history_length]] settings, comma-separated -> [(batch, dim, lr, rows, history), ...] (rows 8, history None if left out); a SystemExit naming a bad one."
     out = []
     for g in text.split(','):
         parts = g.split(':')
-        try: out.append((int(parts[0]), int(parts[1]), float(parts[2]), int(parts[3]) if len(parts) == 4 else 8) if len(parts) in (3, 4) else None)
+        try: out.append((int(parts[0]), int(parts[1]), float(parts[2]), int(parts[3]) if len(parts) >= 4 else 8,
+                         int(parts[4]) if len(parts) == 5 else None) if 3 <= len(parts) <= 5 else None)
         except ValueError: out.append(None)
-        if out[-1] is None or min(out[-1][0], out[-1][1], out[-1][3]) < 1 or out[-1][3] > out[-1][0]:
-            raise SystemExit(f"--grid: {g!r} is not batch_size:dim:learning_rate[:rows_per_user] with 1 <= rows_per_user <= batch_size (e.g. 512:64:0.003 or 1024:128:0.003:16)")
+        if out[-1] is None or min(out[-1][0], out[-1][1], out[-1][3]) < 1 or out[-1][3] > out[-1][0] or (out[-1][4] is not None and out[-1][4] < 5):
+            raise SystemExit(f"--grid: {g!r} is not batch_size:dim:learning_rate[:rows_per_user[:history_length]] with 1 <= rows_per_user <= batch_size "
+                             "and history_length >= 5 (e.g. 512:64:0.003, 1024:128:0.003:16 or 1024:128:0.003:16:50)")
     return out
 
 def main(argv=None):
@@ -49,7 +52,8 @@ def main(argv=None):
     p.add_argument('--sample-frac', type=float, metavar='F', help="random-80-20 on this share of the ratings, the 'gap-mixture' query (bench/scale.py's sample run)")
     p.add_argument('--seed', type=int, default=42, help="the models' seed (default 42, a run's); the data do not change with it")
     p.add_argument('--grid', default='1024:128:0.003,512:128:0.003,1024:64:0.003,512:64:0.003',
-                   help='batch_size:dim:learning_rate[:rows_per_user] settings, comma-separated (rows_per_user 8 if left out; default: the run default first)')
+                   help='batch_size:dim:learning_rate[:rows_per_user[:history_length]] settings, comma-separated (rows_per_user 8 if left out, '
+                        "history_length the query's default, 200 for 'latest'; default: the run default first)")
     p.add_argument('--out', default=str(HERE/'results'/'retrieval_batch.json'))
     a = p.parse_args(argv)
     grid = parse_grid(a.grid)
@@ -65,14 +69,15 @@ def main(argv=None):
                     'generate_and_split_s': round(time.perf_counter() - t, 1)},
            'seed': a.seed, 'settings': f"query {query!r}, lazy-adam, no refit (the large-log settings; rows_per_user per run)", 'runs': []}
     print(f"data ready in {out['data']['generate_and_split_s']} s", file=sys.stderr)
-    for batch, dim, lr, rows in grid:
-        print(f"batch {batch}, dim {dim}, learning rate {lr}, rows per user {rows}...", file=sys.stderr)
+    for batch, dim, lr, rows, history in grid:
+        print(f"batch {batch}, dim {dim}, learning rate {lr}, rows per user {rows}, history length {history or 'default'}...", file=sys.stderr)
         t = time.perf_counter()
-        cfg = RetrievalConfig(query=query, batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=rows, optimizer='lazy-adam', refit=False,
+        cfg = RetrievalConfig(query=query, batch_size=batch, dim=dim, learning_rate=lr, rows_per_user=rows, history_length=history, optimizer='lazy-adam', refit=False,
                               seed=a.seed, epochs=a.epochs, patience=a.epochs)
         _, hist = train_retrieval(data, ds.items, cfg, progress=False)
         secs = sum(h['seconds'] for h in hist)
-        out['runs'].append({'batch_size': batch, 'dim': dim, 'learning_rate': lr, 'rows_per_user': rows, 'train_s': round(secs, 1),
+        out['runs'].append({'batch_size': batch, 'dim': dim, 'learning_rate': lr, 'rows_per_user': rows, **({'history_length': history} if history else {}),
+                            'train_s': round(secs, 1),
                             'ratings_per_s': round(len(data.fit_part) * len(hist) / secs),
                             'with_validation_s': round(time.perf_counter() - t, 1),
                             'valid_hr@10': [round(h['valid_hr@10'], 4) for h in hist],
@@ -80,7 +85,7 @@ def main(argv=None):
         print(json.dumps(out['runs'][-1]), file=sys.stderr)
         tf.keras.backend.clear_session(); gc.collect()  # one setting's model and graphs at a time
     best = max(out['runs'], key=lambda r: r['valid_hr@10'][-1])
-    out['best_on_validation'] = {k: best[k] for k in ('batch_size', 'dim', 'learning_rate', 'rows_per_user')}
+    out['best_on_validation'] = {k: best[k] for k in ('batch_size', 'dim', 'learning_rate', 'rows_per_user', 'history_length') if k in best}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(out, indent=2))
     print(f"wrote {a.out}", file=sys.stderr)

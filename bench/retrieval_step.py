@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 SETUPS = ('default', 'rows_per_user 8', 'lazy-adam', 'rows_per_user 8 + lazy-adam')  # the default set-ups
 
 def setup(name:str) -> dict|None:
-    "The config changes of a set-up name: 'default', or parts joined by ' + ', each 'lazy-adam', 'rows_per_user N' or 'segments' (key 'segments', not a config field); None if not one."
+    "The config changes of a set-up name: 'default', or parts joined by ' + ', each 'lazy-adam', 'rows_per_user N', 'history N' (items pooled per user, at least the query's 5 latest; 200 when left out) or 'segments' (key 'segments', not a config field); None if not one."
     if name == 'default': return {}
     kw = {}
     for part in name.split(' + '):
@@ -50,6 +50,7 @@ def setup(name:str) -> dict|None:
         if part == 'lazy-adam' and 'optimizer' not in kw: kw['optimizer'] = 'lazy-adam'
         elif part == 'segments' and 'segments' not in kw: kw['segments'] = True
         elif kind == 'rows_per_user' and n.isdigit() and int(n) >= 1 and kind not in kw: kw[kind] = int(n)
+        elif kind == 'history' and n.isdigit() and int(n) >= 5 and 'history_length' not in kw: kw['history_length'] = int(n)
         else: return None
     return kw
 
@@ -96,7 +97,7 @@ def main(argv=None):
     p.add_argument('--ratings', type=int, default=3_000_000)
     p.add_argument('--batch-size', type=int, default=1024)
     p.add_argument('--reps', type=int, default=30)
-    p.add_argument('--setups', default=','.join(SETUPS), help="comma-separated set-up names (default: the four above; any 'rows_per_user N', 'lazy-adam' or both joined by ' + ')")
+    p.add_argument('--setups', default=','.join(SETUPS), help="comma-separated set-up names (default: the four above; any of 'rows_per_user N', 'lazy-adam', 'history N' joined by ' + ')")
     p.add_argument('--fit-batches', type=int, default=0, help='also time model.fit over this many real batches (0: no)')
     p.add_argument('--steps-per-execution', type=int, default=1, help="the fit's steps per call of its train function (Keras' steps_per_execution)")
     p.add_argument('--profile', type=int, default=0, metavar='N', help="also profile N train steps over N distinct batches: kernel time by part and op type (0: no)")
@@ -104,7 +105,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.profile < 0: p.error(f"--profile must be 0 or more steps, got {a.profile}")
     names = [n.strip() for n in a.setups.split(',') if n.strip()]
-    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or any 'rows_per_user N[ + lazy-adam][ + segments]'")
+    if unknown := [n for n in names if setup(n) is None]: p.error(f"unknown set-ups {unknown}; known: {list(SETUPS)}, or any 'rows_per_user N[ + lazy-adam][ + history N][ + segments]'")
     syn = synthetic_movielens(n_users=138_493, n_items=26_744, n_ratings=a.ratings, seed=0)
     data = prepare(syn, 'leave-last-out')
     rows = {}

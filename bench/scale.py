@@ -15,16 +15,17 @@ With --sample-frac F, one more run: the predecessor's setting, random-80-20 on a
 Every run uses --settings (default: the large-log settings: runs of 16 rows of one user per retrieval batch, 8 in the
 earlier runs of bench/results/scale.json; lazy Adam for retrieval and ranking, the sequence model's sampled softmax
 and batches of windows of similar length, no refit: the tuning-phase models serve), the sample run --sample-settings
-too (lazy Adam for the sequence model, whose windows are short there); each run's row of the JSON records its
-settings. Reported per size: wall seconds of the run, the run's own step timings, retrieval training ratings/s and
-sequence training events/s (the tuning phase's training rows x epochs / the epochs' training seconds, validation
-excluded), evaluation seconds (the steps', and per row of the metrics table: its seconds and, of those, scoring every
-test user; the target is read on the slowest row's scoring), peak RSS, the metrics table and the served model with
-the validation figures it was chosen on, the processor's model name, vector instructions and BLAS kernels (the
-sequence model's 20M figures differ between Intel and AMD machines with the same code, EASE's between two machines
-both named AMD EPYC); and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets
-(issue 19): retrieval >= 50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB,
-the whole run <= 2 h.
+too (lazy Adam for the sequence model, whose windows are short there), the leave-last-out runs --latest-settings too
+(retrieval's 'latest' query pools a user's 25 latest items, not 200, in 64 dimensions, not 128: faster, and better on
+validation at 20M, bench/results/retrieval_batch_history.json); each run's row of the JSON records its settings.
+Reported per size: wall seconds of the run, the run's own step timings, retrieval training ratings/s and sequence
+training events/s (the tuning phase's training rows x epochs / the epochs' training seconds, validation excluded),
+evaluation seconds (the steps', and per row of the metrics table: its seconds and, of those, scoring every test user;
+the target is read on the slowest row's scoring), peak RSS, the metrics table and the served model with the validation
+figures it was chosen on, the processor's model name, vector instructions and BLAS kernels (the sequence model's 20M
+figures differ between Intel and AMD machines with the same code, EASE's between two machines both named AMD EPYC);
+and a plot (bench/results/scale.png) of seconds and peak memory against ratings. Targets (issue 19): retrieval >=
+50,000 ratings/s, evaluation of 138k users under leave-last-out <= 5 min, peak RSS <= 12 GB, the whole run <= 2 h.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -41,6 +42,7 @@ ML20M = {'ratings': 20_000_263, 'users': 138_493, 'items': 26_744}
 LARGE = ('--retrieval-rows-per-user 16 --retrieval-optimizer lazy-adam --ranking-optimizer lazy-adam --sequence-loss sampled '
          '--sequence-length-buckets --no-refit')
 SHORT = '--sequence-optimizer lazy-adam'  # and for short histories (the sample): a step of short windows touches few item rows
+LATEST = '--retrieval-history-length 25 --retrieval-dim 64'  # and for the 'latest' query (leave-last-out runs): chosen on validation at 20M
 TARGETS = {'retrieval_ratings_per_s': 50_000, 'evaluation_s_138k_users_loo': 300, 'peak_rss_gb': 12, 'run_s': 7200}
 
 def shape(n_ratings:int) -> dict:
@@ -113,12 +115,15 @@ def main(argv=None):
     p.add_argument('--sample-of', type=int, default=ML20M['ratings'], metavar='N', help='ratings of the log --sample-frac samples (default: ML-20M size)')
     p.add_argument('--settings', default=LARGE, help=f"recsys train flags for every run (default: the large-log settings, {LARGE!r})")
     p.add_argument('--sample-settings', default=SHORT, help=f"more flags for the --sample-frac run (default: {SHORT!r})")
+    p.add_argument('--latest-settings', default=LATEST, help=f"more flags for the leave-last-out runs, whose retrieval query is 'latest' (default: {LATEST!r})")
     p.add_argument('--progress', action='store_true', help="keep each run's progress bars in its train.log (printed with the run folder) to follow a long run")
     p.add_argument('--out', default=str(HERE/'results'/'scale.json'))
     p.add_argument('--merge', metavar='JSON', help="keep the runs of an earlier result (same epochs and protocol; each run keeps its own settings) beside these, ordered by size")
     a = p.parse_args(argv)
-    common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if a.protocol == 'leave-last-out' else [])
-    common += a.settings.split()
+    latest = a.protocol == 'leave-last-out'
+    common = ['--protocol', a.protocol, '--epochs', str(a.epochs)] + (['--query', 'latest', '--index', 'scann'] if latest else [])
+    settings = ' '.join([a.settings, a.latest_settings if latest else '']).strip()  # what every run but the sample's is given
+    common += settings.split()
     rows = []
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip() or None
     with tempfile.TemporaryDirectory(prefix='recsys-scale-') as tmp:
@@ -129,7 +134,7 @@ def main(argv=None):
             print(f"{size:,} ratings: training run... (log: {folder/'runs'/'train.log'})", file=sys.stderr)
             r = run(['--interactions', str(folder/'ratings.parquet'), '--items', str(folder/'items.parquet'), '--rating-col', 'rating',
                      '--user-col', 'user_id', '--item-col', 'item_id', '--time-col', 'timestamp', *common], folder/'runs', a.progress)
-            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, **r})
+            rows.append({'dataset': {'kind': 'synthetic, ML-20M-shaped', **data}, 'commit': commit, 'settings': settings, **r})
             print(json.dumps({k: rows[-1][k] for k in ('wall_s', 'peak_rss_gb', 'evaluation_s', 'evaluation_scoring_max_s')}), file=sys.stderr)
         if a.sample_frac:
             folder = Path(tmp)/f"sample{a.sample_of}"; folder.mkdir()
@@ -144,9 +149,9 @@ def main(argv=None):
         if a.ml_20m:
             print("ml-20m: training run...", file=sys.stderr)
             r = run(['--dataset', 'ml-20m', '--data-dir', a.ml_20m, '--no-download', *common], Path(tmp)/'ml20m', a.progress)
-            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, **r})
+            rows.append({'dataset': {'kind': 'ml-20m', **ML20M}, 'commit': commit, 'settings': settings, **r})
     here = machine()  # read once: every run of this call ran on it
-    rows = [{'settings': a.settings, 'cpu': here['cpu'], 'cpu_flags': here['cpu_flags'], 'blas': here['blas'], **r} for r in rows]  # each run keeps its own (the sample run's; --merge may add earlier ones)
+    rows = [{'cpu': here['cpu'], 'cpu_flags': here['cpu_flags'], 'blas': here['blas'], **r} for r in rows]  # each run keeps its own settings (--merge may add earlier ones)
     commands = ['python bench/scale.py ' + ' '.join(argv if argv is not None else sys.argv[1:])]
     if a.merge:
         old = json.loads(Path(a.merge).read_text())

@@ -53,6 +53,7 @@ PARAMETERS = {  # name: (default, type, help)
     'index': ('brute_force', str, "served retrieval index: brute_force (exact) or scann (approximate, fast; not with gap-mixture)"),
     'retrieval_batch_size': (1024, int, "retrieval training batch size (in-batch softmax: also the number of negatives)"),
     'retrieval_rows_per_user': (1, int, "retrieval batches as runs of this many rows of one user (faster on large logs: 16; 1: rows shuffled one by one)"),
+    'retrieval_history_length': (None, int, "a user's latest items the retrieval query uses (default: 200; gap-mixture: every rating up to 2,500, its gaps between them; large logs with query latest: 25, faster and as good on validation)"),
     'retrieval_optimizer': ('adam', str, "retrieval optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with large catalogues)"),
     'ranking_batch_size': (256, int, "ranking training batch size"),
     'ranking_optimizer': ('adam', str, "ranking optimizer: adam, or lazy-adam (updates only the embedding rows a batch used: faster with many users)"),
@@ -96,7 +97,7 @@ def params_table() -> str:
 _CHOICES = {'dataset': (*DATASETS, 'synthetic'), 'protocol': tuple(SPLITS), 'query': QUERIES, 'index': INDEXES, 'retrieval_optimizer': OPTIMIZER_NAMES,
             'ranking_optimizer': OPTIMIZER_NAMES, 'sequence_optimizer': OPTIMIZER_NAMES,
             'sequence_loss': ('auto', 'full', 'sampled'), 'duplicates': DUPLICATES}
-_POSITIVE = ('epochs', 'retrieval_epochs', 'ranking_epochs', 'sequence_epochs', 'retrieval_batch_size', 'retrieval_rows_per_user', 'ranking_batch_size',
+_POSITIVE = ('epochs', 'retrieval_epochs', 'ranking_epochs', 'sequence_epochs', 'retrieval_batch_size', 'retrieval_rows_per_user', 'retrieval_history_length', 'ranking_batch_size',
              'sequence_batch_size', 'retrieval_dim', 'ranking_dim', 'sequence_dim', 'sequence_blocks', 'sequence_heads',
              'n_candidates', 'retrieval_learning_rate', 'ranking_learning_rate', 'sequence_learning_rate')
 
@@ -151,7 +152,8 @@ def retrieval_config(p:dict):
     from recsysmodel.retrieval import RetrievalConfig
     return RetrievalConfig(query=p['query'], dim=p['retrieval_dim'], epochs=p['retrieval_epochs'] or p['epochs'],
                            batch_size=p['retrieval_batch_size'], learning_rate=p['retrieval_learning_rate'], seed=p['seed'],
-                           rows_per_user=p['retrieval_rows_per_user'], optimizer=p['retrieval_optimizer'], refit=p['refit'],
+                           rows_per_user=p['retrieval_rows_per_user'], history_length=p['retrieval_history_length'],
+                           optimizer=p['retrieval_optimizer'], refit=p['refit'],
                            tune_users=p['tune_users'] or None)
 
 def ranking_config(p:dict):

@@ -51,6 +51,14 @@ def test_model_configurations_default_to_the_table():
     assert retrieval_config(validate_params(epochs=3, retrieval_epochs=5)).epochs == 5  # per-model epochs override
     assert ranking_config(validate_params(epochs=3, retrieval_epochs=5)).epochs == 3
 
+def test_retrieval_history_length_reaches_the_configuration_and_is_checked():
+    from recsysmodel.core import ParameterError
+    assert retrieval_config(validate_params(retrieval_history_length=25)).history_length == 25
+    assert retrieval_config(validate_params()).history_length is None  # the query's own default, resolved on the training data
+    for bad in (0, -3):
+        with pytest.raises(ParameterError, match=f"parameter retrieval_history_length must be positive, got {bad}"):
+            validate_params(retrieval_history_length=bad)
+
 def test_drift_would_be_caught(monkeypatch):
     "The comparisons above can fail: a changed default in the table no longer matches the YAML or the configurations."
     monkeypatch.setitem(DEFAULTS, 'epochs', 20)

@@ -135,8 +135,8 @@ log = pd.DataFrame({'visitor': [f"v{u}" for u in rng.integers(0, 60, 1500)], 'sk
                     'at': pd.Timestamp('2026-11-01', tz='UTC') + pd.to_timedelta(np.sort(rng.integers(0, 20 * 86400, 1500)), unit='s')})
 log.to_parquet(tmp + '/clicks.parquet', index=False)
 run_training(interactions=tmp + '/clicks.parquet', user_col='visitor', item_col='sku', time_col='at', protocol='leave-last-out',
-             query='latest', index='brute_force', epochs=1, n_candidates=20, out_dir=tmp + '/runs', track=False, progress=False,
-             baselines=False)
+             query='latest', index='brute_force', retrieval_history_length=8, epochs=1, n_candidates=20, out_dir=tmp + '/runs',
+             track=False, progress=False, baselines=False)
 """
 
 def test_training_on_a_click_log_prints_no_graph_optimizer_warnings(tmp_path):
@@ -145,6 +145,8 @@ def test_training_on_a_click_log_prints_no_graph_optimizer_warnings(tmp_path):
     # of what the attention's softmax gets and wrote 'Error in PredictCost()' twice to stderr, past TF_CPP_MIN_LOG_LEVEL
     r = subprocess.run([sys.executable, '-c', OWN_LOG, str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert (tmp_path/'runs'/'latest').exists()
+    runs = tmp_path/'runs'
+    chosen = json.loads((runs/(runs/'latest').read_text().strip()/'manifest.json').read_text())['chosen']['retrieval']
+    assert (chosen['query'], chosen['history_length']) == ('latest', 8)  # the run's parameter, kept for serving
     assert 'PredictCost' not in r.stderr, r.stderr[-3000:]
     assert r.stderr == '', r.stderr[-3000:]  # nothing else either: a run without progress bars prints nothing
