@@ -58,6 +58,9 @@ def test_retrieval_history_length_reaches_the_configuration_and_is_checked():
     for bad in (0, -3):
         with pytest.raises(ParameterError, match=f"parameter retrieval_history_length must be positive, got {bad}"):
             validate_params(retrieval_history_length=bad)
+    with pytest.raises(ParameterError, match="retrieval_history_length must be at least 5 for query latest .* got 3"):
+        validate_params(query='latest', retrieval_history_length=3)  # before any data is read, not when the model is built
+    assert validate_params(query='gap-mixture', retrieval_history_length=3)['retrieval_history_length'] == 3  # 2 a side
 
 def test_drift_would_be_caught(monkeypatch):
     "The comparisons above can fail: a changed default in the table no longer matches the YAML or the configurations."
