@@ -135,7 +135,7 @@ def validate_params(**params) -> dict:
     least = RECENT_ITEMS[p['query']]  # a history holds at least the items the query pools apart
     if p['retrieval_history_length'] is not None and p['retrieval_history_length'] < least:
         raise ParameterError(f"parameter retrieval_history_length must be at least {least} for query {p['query']} "
-                             f"(its {least} latest items are pooled apart), got {p['retrieval_history_length']}")
+                             f"(the items it pools apart from the rest), got {p['retrieval_history_length']}")
     if p['max_len'] is not None and p['max_len'] < 2: raise ParameterError(f"parameter max_len must be at least 2, got {p['max_len']!r}")
     if not 0 < p['sample_frac'] <= 1: raise ParameterError(f"parameter sample_frac must be in (0, 1], got {p['sample_frac']!r}")
     if p['sample_frac'] != 1 and p['protocol'] != 'random-80-20':
